@@ -1,0 +1,211 @@
+//! The types the server and the frontend share: what a token carries (its claims) and the JSON
+//! bodies of the API, shaped as `djangorestframework-simplejwt` shapes them.
+//!
+//! This crate depends on `serde` alone so that it compiles for the browser (wasm) as well as for
+//! the server.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind of token a JWT is, written in its `token_type` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// Short-lived; sent as `Authorization: Bearer <token>` to protected endpoints.
+    Access,
+    /// Long-lived; only ever sent to `/api/token/refresh/` and `/api/token/blacklist/`.
+    Refresh,
+}
+
+impl TokenType {
+    /// The claim value, `"access"` or `"refresh"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+        }
+    }
+
+    /// The class simplejwt uses for this kind of token, as named in its error messages.
+    pub fn token_class(self) -> &'static str {
+        match self {
+            TokenType::Access => "AccessToken",
+            TokenType::Refresh => "RefreshToken",
+        }
+    }
+}
+
+/// The payload of a token minted by this project, claim for claim as simplejwt writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// `"access"` or `"refresh"`.
+    pub token_type: TokenType,
+    /// Expiry, in seconds since the Unix epoch. The token is expired when `exp <= now - leeway`.
+    pub exp: i64,
+    /// Issued at, in seconds since the Unix epoch.
+    pub iat: i64,
+    /// A unique id (32 hex characters), the handle the blacklist uses.
+    pub jti: String,
+    /// The id of the user the token was issued to, as a string.
+    pub user_id: String,
+    /// Issuer, present when the server is configured with `JWT_ISSUER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience, present when the server is configured with `JWT_AUDIENCE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// `POST /api/token/` and `POST /api/register/` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The account name.
+    pub username: String,
+    /// The password, in clear: send it over HTTPS only.
+    pub password: String,
+}
+
+/// `POST /api/token/` success body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// The refresh token.
+    pub refresh: String,
+    /// The access token.
+    pub access: String,
+}
+
+/// `POST /api/token/refresh/` and `POST /api/token/blacklist/` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token to use (refresh) or revoke (blacklist).
+    pub refresh: String,
+}
+
+/// `POST /api/token/refresh/` success body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshResponse {
+    /// A new access token.
+    pub access: String,
+    /// A new refresh token, present when the server rotates refresh tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+}
+
+/// `POST /api/token/verify/` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyRequest {
+    /// Any token, access or refresh.
+    pub token: String,
+}
+
+/// `POST /api/register/` success body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredUser {
+    /// The new user's id.
+    pub id: i32,
+    /// The new user's name.
+    pub username: String,
+}
+
+/// `GET /api/me/` success body: the authenticated user, without the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    /// The user's id.
+    pub id: i32,
+    /// The user's name.
+    pub username: String,
+    /// Whether the user may log in.
+    pub is_active: bool,
+    /// Whether the user is staff (`createuser --staff`).
+    pub is_staff: bool,
+    /// When the account was created, ISO 8601 in UTC.
+    pub date_joined: String,
+    /// When the user last obtained a token pair (with `JWT_UPDATE_LAST_LOGIN`), ISO 8601 in UTC.
+    pub last_login: Option<String>,
+}
+
+/// `GET /hello/` success body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloResponse {
+    /// Always "Hello, World!".
+    pub message: String,
+}
+
+/// Why one token class refused a token, an entry of the `messages` list of a 401.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenMessage {
+    /// `"AccessToken"`.
+    pub token_class: String,
+    /// `"access"`.
+    pub token_type: String,
+    /// What was wrong, for example "Token is expired".
+    pub message: String,
+}
+
+/// Any error body the API returns, in Django REST Framework's shapes:
+/// `{"detail": ...}`, `{"detail": ..., "code": ...}`, or field errors `{"field": ["..."]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The message, for errors that are not about one field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A machine-readable code, for example `token_not_valid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Per token class reasons, on a 401 from a protected endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<TokenMessage>>,
+    /// Field errors: field name to messages (`non_field_errors` for the body as a whole).
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+impl ErrorBody {
+    /// The one line to show a person: the detail, or the field errors joined.
+    pub fn summary(&self) -> String {
+        if let Some(detail) = &self.detail {
+            return detail.clone();
+        }
+        self.fields
+            .iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_serialize_with_simplejwt_names_and_no_empty_optionals() {
+        let claims = Claims {
+            token_type: TokenType::Access,
+            exp: 2,
+            iat: 1,
+            jti: "ab".into(),
+            user_id: "7".into(),
+            iss: None,
+            aud: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&claims).unwrap(),
+            r#"{"token_type":"access","exp":2,"iat":1,"jti":"ab","user_id":"7"}"#
+        );
+    }
+
+    #[test]
+    fn error_body_reads_field_errors_and_detail_forms() {
+        let fields: ErrorBody =
+            serde_json::from_str(r#"{"username":["This field is required."]}"#).unwrap();
+        assert_eq!(fields.summary(), "username: This field is required.");
+
+        let detail: ErrorBody =
+            serde_json::from_str(r#"{"detail":"Token is expired","code":"token_not_valid"}"#)
+                .unwrap();
+        assert_eq!(detail.summary(), "Token is expired");
+        assert_eq!(detail.code.as_deref(), Some("token_not_valid"));
+    }
+}

@@ -1,0 +1,449 @@
+//! Typed settings, read from environment variables named after simplejwt's `SIMPLE_JWT` keys.
+//!
+//! `main` loads a `.env` file (dotenvy) into the environment first; everything here reads through
+//! a lookup function, so tests can build settings from a map without touching the process
+//! environment. A value that does not parse stops the server with a [`ConfigError`] naming the
+//! variable and what it expects.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+/// A setting that could not be used: which variable, what it expects, what it got.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: expected {expected}, got {got:?}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// What a valid value looks like.
+    pub expected: String,
+    /// The value found (never a secret: keys are reported by length only).
+    pub got: String,
+}
+
+impl ConfigError {
+    /// A setting error for `variable`.
+    pub fn new(variable: &'static str, expected: impl Into<String>, got: impl Into<String>) -> Self {
+        Self {
+            variable,
+            expected: expected.into(),
+            got: got.into(),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite database file (created when missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://user@host:port/name`).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Reads `sqlite://PATH`, `sqlite:PATH`, `postgres://...`, `postgresql://...`, or a plain
+    /// file path (SQLite).
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let value = value.trim();
+        let expected = "sqlite://PATH, a file path, or postgres://USER@HOST:PORT/NAME";
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Ok(Self::Postgres(value.to_owned()));
+        }
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .unwrap_or(value);
+        if path.is_empty() || path.contains("://") {
+            return Err(ConfigError::new("DATABASE_URL", expected, value));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The URL with any password replaced by `***`, for log lines.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Everything about how tokens are minted and checked (simplejwt's `SIMPLE_JWT`).
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// `JWT_ACCESS_TOKEN_LIFETIME`, default 5 minutes.
+    pub access_token_lifetime: Duration,
+    /// `JWT_REFRESH_TOKEN_LIFETIME`, default 1 day.
+    pub refresh_token_lifetime: Duration,
+    /// `JWT_ROTATE_REFRESH_TOKENS`: a refresh also returns a new refresh token. Default on.
+    pub rotate_refresh_tokens: bool,
+    /// `JWT_BLACKLIST_AFTER_ROTATION`: the refresh token used for a rotation is revoked. Default on.
+    pub blacklist_after_rotation: bool,
+    /// `JWT_UPDATE_LAST_LOGIN`: obtaining a pair sets the user's `last_login`. Default off.
+    pub update_last_login: bool,
+    /// `JWT_ALGORITHM`, default HS256. The only algorithm accepted; never read from a token.
+    pub algorithm: Algorithm,
+    /// `JWT_SIGNING_KEY`: defaults to `SECRET_KEY`. A PEM (text or file path) for RS/ES/EdDSA.
+    pub signing_key: Option<String>,
+    /// `JWT_VERIFYING_KEY`: the public key (PEM text or file path) for RS/ES/EdDSA.
+    pub verifying_key: Option<String>,
+    /// `JWT_AUDIENCE`: written as `aud` and required on every token when set.
+    pub audience: Option<String>,
+    /// `JWT_ISSUER`: written as `iss` and required on every token when set.
+    pub issuer: Option<String>,
+    /// `JWT_LEEWAY` in seconds, default 0.
+    pub leeway: i64,
+    /// `JWT_AUTH_HEADER_TYPES`, comma separated, default `Bearer`.
+    pub auth_header_types: Vec<String>,
+    /// `JWT_USER_ID_CLAIM`, default `user_id`.
+    pub user_id_claim: String,
+    /// `JWT_CHECK_REVOKE_TOKEN`: tokens carry a hash of the password hash, so changing the
+    /// password revokes them. Default off.
+    pub check_revoke_token: bool,
+}
+
+/// All the server's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`, default `sqlite://db.sqlite3`.
+    pub database_url: DatabaseUrl,
+    /// `DATABASE_POOL_SIZE`, default 10.
+    pub database_pool_size: u32,
+    /// `BIND_ADDR`, default `127.0.0.1:8000`. Port 0 picks a free port.
+    pub bind_addr: String,
+    /// `SECRET_KEY`: the HMAC signing key. When unset, a development key is generated once and
+    /// kept in `secret_key_file`.
+    pub secret_key: Option<String>,
+    /// `SECRET_KEY_FILE`, default `.secret_key`: where the generated development key is kept.
+    pub secret_key_file: PathBuf,
+    /// `BCRYPT_COST`, default 12 (4 to 31).
+    pub bcrypt_cost: u32,
+    /// Token settings.
+    pub jwt: JwtSettings,
+}
+
+/// The largest request body the API reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+impl Settings {
+    /// Settings from the process environment (call `dotenvy::dotenv()` first to include `.env`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Settings from any lookup of variable name to value; unset and empty mean the default.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let jwt = JwtSettings {
+            access_token_lifetime: seconds(&get, "JWT_ACCESS_TOKEN_LIFETIME", 5 * 60)?,
+            refresh_token_lifetime: seconds(&get, "JWT_REFRESH_TOKEN_LIFETIME", 24 * 60 * 60)?,
+            rotate_refresh_tokens: boolean(&get, "JWT_ROTATE_REFRESH_TOKENS", true)?,
+            blacklist_after_rotation: boolean(&get, "JWT_BLACKLIST_AFTER_ROTATION", true)?,
+            update_last_login: boolean(&get, "JWT_UPDATE_LAST_LOGIN", false)?,
+            algorithm: algorithm(get("JWT_ALGORITHM"))?,
+            signing_key: get("JWT_SIGNING_KEY"),
+            verifying_key: get("JWT_VERIFYING_KEY"),
+            audience: get("JWT_AUDIENCE"),
+            issuer: get("JWT_ISSUER"),
+            leeway: whole_number(&get, "JWT_LEEWAY", 0, 0..=i64::from(u32::MAX))?,
+            auth_header_types: header_types(get("JWT_AUTH_HEADER_TYPES"))?,
+            user_id_claim: claim_name(get("JWT_USER_ID_CLAIM"))?,
+            check_revoke_token: boolean(&get, "JWT_CHECK_REVOKE_TOKEN", false)?,
+        };
+        Ok(Self {
+            database_url: DatabaseUrl::parse(
+                get("DATABASE_URL").as_deref().unwrap_or("sqlite://db.sqlite3"),
+            )?,
+            database_pool_size: whole_number(&get, "DATABASE_POOL_SIZE", 10, 1..=1000)? as u32,
+            bind_addr: bind_addr(get("BIND_ADDR"))?,
+            secret_key: get("SECRET_KEY"),
+            secret_key_file: PathBuf::from(
+                get("SECRET_KEY_FILE").unwrap_or_else(|| ".secret_key".into()),
+            ),
+            bcrypt_cost: whole_number(&get, "BCRYPT_COST", 12, 4..=31)? as u32,
+            jwt,
+        })
+    }
+}
+
+fn whole_number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|value| range.contains(value))
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                format!(
+                    "a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+                raw,
+            )
+        })
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(Duration::from_secs(default));
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&secs| secs > 0 && secs <= 10 * 365 * 24 * 60 * 60)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                "a lifetime in whole seconds, from 1 to 315360000 (ten years)",
+                raw,
+            )
+        })
+}
+
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(variable, "true or false", raw)),
+    }
+}
+
+fn algorithm(raw: Option<String>) -> Result<Algorithm, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Algorithm::HS256);
+    };
+    let algorithm = match raw.trim() {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => {
+            return Err(ConfigError::new(
+                "JWT_ALGORITHM",
+                "one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, EdDSA",
+                raw,
+            ));
+        }
+    };
+    Ok(algorithm)
+}
+
+fn header_types(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(vec!["Bearer".to_owned()]);
+    };
+    let types: Vec<String> = raw.split(',').map(|t| t.trim().to_owned()).collect();
+    let valid = |t: &String| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric());
+    if types.iter().all(valid) {
+        Ok(types)
+    } else {
+        Err(ConfigError::new(
+            "JWT_AUTH_HEADER_TYPES",
+            "comma-separated words such as Bearer or Bearer,JWT",
+            raw,
+        ))
+    }
+}
+
+fn claim_name(raw: Option<String>) -> Result<String, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok("user_id".to_owned());
+    };
+    let reserved = ["token_type", "exp", "iat", "jti", "iss", "aud", "nbf"];
+    let name = raw.trim();
+    if reserved.contains(&name) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ConfigError::new(
+            "JWT_USER_ID_CLAIM",
+            "a claim name of letters, digits and _ other than the registered ones",
+            raw,
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn bind_addr(raw: Option<String>) -> Result<String, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok("127.0.0.1:8000".to_owned());
+    };
+    let valid = raw
+        .trim()
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if valid {
+        Ok(raw.trim().to_owned())
+    } else {
+        Err(ConfigError::new(
+            "BIND_ADDR",
+            "HOST:PORT, for example 127.0.0.1:8000 or 0.0.0.0:8000",
+            raw,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings_with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_simplejwt_except_rotation() {
+        let settings = settings_with(&[]).unwrap();
+        assert_eq!(settings.jwt.access_token_lifetime, Duration::from_secs(300));
+        assert_eq!(settings.jwt.refresh_token_lifetime, Duration::from_secs(86_400));
+        assert!(settings.jwt.rotate_refresh_tokens);
+        assert!(settings.jwt.blacklist_after_rotation);
+        assert!(!settings.jwt.update_last_login);
+        assert_eq!(settings.jwt.algorithm, Algorithm::HS256);
+        assert_eq!(settings.jwt.leeway, 0);
+        assert_eq!(settings.jwt.auth_header_types, vec!["Bearer"]);
+        assert_eq!(settings.jwt.user_id_claim, "user_id");
+        assert_eq!(settings.bcrypt_cost, 12);
+        assert_eq!(settings.bind_addr, "127.0.0.1:8000");
+        assert_eq!(
+            settings.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("db.sqlite3"))
+        );
+    }
+
+    #[test]
+    fn a_bad_lifetime_names_the_variable_and_what_it_expects() {
+        let error = settings_with(&[("JWT_ACCESS_TOKEN_LIFETIME", "5m")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "JWT_ACCESS_TOKEN_LIFETIME: expected a lifetime in whole seconds, from 1 to 315360000 (ten years), got \"5m\""
+        );
+    }
+
+    #[test]
+    fn a_bad_boolean_is_refused() {
+        let error = settings_with(&[("JWT_ROTATE_REFRESH_TOKENS", "maybe")]).unwrap_err();
+        assert_eq!(error.variable, "JWT_ROTATE_REFRESH_TOKENS");
+        assert_eq!(error.expected, "true or false");
+    }
+
+    #[test]
+    fn booleans_accept_the_usual_spellings() {
+        let settings = settings_with(&[
+            ("JWT_ROTATE_REFRESH_TOKENS", "False"),
+            ("JWT_BLACKLIST_AFTER_ROTATION", "0"),
+            ("JWT_UPDATE_LAST_LOGIN", "yes"),
+        ])
+        .unwrap();
+        assert!(!settings.jwt.rotate_refresh_tokens);
+        assert!(!settings.jwt.blacklist_after_rotation);
+        assert!(settings.jwt.update_last_login);
+    }
+
+    #[test]
+    fn the_algorithm_none_is_not_a_choice() {
+        let error = settings_with(&[("JWT_ALGORITHM", "none")]).unwrap_err();
+        assert_eq!(error.variable, "JWT_ALGORITHM");
+    }
+
+    #[test]
+    fn bcrypt_cost_outside_4_to_31_is_refused() {
+        assert_eq!(
+            settings_with(&[("BCRYPT_COST", "3")]).unwrap_err().variable,
+            "BCRYPT_COST"
+        );
+        assert_eq!(settings_with(&[("BCRYPT_COST", "4")]).unwrap().bcrypt_cost, 4);
+    }
+
+    #[test]
+    fn database_urls_of_both_kinds_parse() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("data/app.sqlite3").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("data/app.sqlite3"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/app").unwrap(),
+            DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:5432/app".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("mysql://root@localhost/app")
+                .unwrap_err()
+                .variable,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn database_passwords_are_redacted_for_logs() {
+        let url = DatabaseUrl::Postgres("postgres://app:hunter2@db:5432/app".into());
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/app");
+    }
+
+    #[test]
+    fn a_bind_address_needs_a_port() {
+        assert_eq!(
+            settings_with(&[("BIND_ADDR", "localhost")])
+                .unwrap_err()
+                .variable,
+            "BIND_ADDR"
+        );
+    }
+
+    #[test]
+    fn a_registered_claim_cannot_hold_the_user_id() {
+        assert_eq!(
+            settings_with(&[("JWT_USER_ID_CLAIM", "exp")])
+                .unwrap_err()
+                .variable,
+            "JWT_USER_ID_CLAIM"
+        );
+    }
+}

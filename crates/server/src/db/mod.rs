@@ -1,0 +1,186 @@
+//! The database: one connection type for SQLite and PostgreSQL, a pool, embedded migrations,
+//! and the queries (`users`, `tokens`).
+//!
+//! Diesel is synchronous, so every query runs on actix's blocking thread pool through
+//! [`Database::run`]; the async workers never wait on the database.
+
+pub mod schema;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::configuration::DatabaseUrl;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// How long a request waits for a connection before the API answers 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// A connection to either database; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL (`postgres://` URLs).
+    Postgresql(diesel::PgConnection),
+    /// SQLite (a file).
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Why the database could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had in time: the database is down or overloaded.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint refused a row (a taken username, an already blacklisted token).
+    #[error("unique constraint violated: {0}")]
+    UniqueViolation(String),
+    /// Any other failure of a query.
+    #[error("query failed: {0}")]
+    Query(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Self::UniqueViolation(info.message().to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+/// Opens connections of the configured kind, so a `postgres://` URL never falls back to
+/// creating an SQLite file of that name, and sets SQLite up for concurrent use.
+#[derive(Debug, Clone)]
+pub struct ConnectionFactory {
+    url: DatabaseUrl,
+}
+
+impl ConnectionFactory {
+    /// Opens one connection.
+    pub fn connect(&self) -> ConnectionResult<AnyConnection> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(AnyConnection::Postgresql)
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers run beside the one writer; the busy timeout makes a writer
+                // wait for the lock instead of failing with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionFactory {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        ConnectionFactory::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+/// The connection pool, cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<ConnectionFactory>,
+}
+
+impl Database {
+    /// Opens the pool (one connection at once, so a wrong URL fails here) and applies pending
+    /// migrations.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        if let DatabaseUrl::Sqlite(path) = url
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        }
+        let factory = ConnectionFactory { url: url.clone() };
+        let mut first = factory
+            .connect()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        run_migrations(&mut first)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build_unchecked(factory);
+        Ok(Self { pool })
+    }
+
+    /// Runs `query` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, query: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            query(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Unavailable(format!("blocking pool: {e}")))?
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| {
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Applies the migrations of the connection's backend that have not run yet; returns their names.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        AnyConnection::Postgresql(pg) => pg
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect()),
+        AnyConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect()),
+    };
+    applied.map_err(|e| DbError::Unavailable(format!("migrations failed: {e}")))
+}
+
+/// Opens a single connection (for CLI commands) without a pool.
+pub fn connect_once(url: &DatabaseUrl) -> Result<AnyConnection, DbError> {
+    ConnectionFactory { url: url.clone() }
+        .connect()
+        .map_err(|e| DbError::Unavailable(e.to_string()))
+}

@@ -1,0 +1,89 @@
+//! Queries on `users`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::{AnyConnection, DbError};
+
+/// A row of `users`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Primary key; written into tokens as the `user_id` claim.
+    pub id: i32,
+    /// Unique account name.
+    pub username: String,
+    /// The bcrypt hash of the password.
+    pub password: String,
+    /// Inactive users cannot log in, refresh, or use their tokens.
+    pub is_active: bool,
+    /// Staff flag (`createuser --staff`).
+    pub is_staff: bool,
+    /// When the account was created (UTC).
+    pub date_joined: NaiveDateTime,
+    /// When the user last obtained a pair, with `JWT_UPDATE_LAST_LOGIN` (UTC).
+    pub last_login: Option<NaiveDateTime>,
+}
+
+/// The columns of a new user.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    /// Unique account name.
+    pub username: &'a str,
+    /// The bcrypt hash of the password.
+    pub password: &'a str,
+    /// Staff flag.
+    pub is_staff: bool,
+    /// Creation time (UTC).
+    pub date_joined: NaiveDateTime,
+}
+
+/// Inserts a user; a taken username gives [`DbError::UniqueViolation`].
+pub fn insert(conn: &mut AnyConnection, new_user: &NewUser<'_>) -> Result<User, DbError> {
+    diesel::insert_into(users::table)
+        .values(new_user)
+        .execute(conn)?;
+    find_by_username(conn, new_user.username)?
+        .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound))
+}
+
+/// The user with this id, if any.
+pub fn find_by_id(conn: &mut AnyConnection, id: i32) -> Result<Option<User>, DbError> {
+    Ok(users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The user with this username (exact match), if any.
+pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, DbError> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Sets `last_login`.
+pub fn touch_last_login(conn: &mut AnyConnection, id: i32, at: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set(users::last_login.eq(Some(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets `is_active`; returns whether the user exists.
+pub fn set_active(conn: &mut AnyConnection, id: i32, active: bool) -> Result<bool, DbError> {
+    let updated = diesel::update(users::table.find(id))
+        .set(users::is_active.eq(active))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Deletes a user (their outstanding tokens stay, with no user); returns whether one existed.
+pub fn delete(conn: &mut AnyConnection, id: i32) -> Result<bool, DbError> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
+}

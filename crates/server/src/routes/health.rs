@@ -1,0 +1,13 @@
+//! `GET /healthz`: for load balancers and container health checks.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// 200 `{"status": "ok"}` when the database answers; 503 when it does not.
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.db.ping().await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
+}
