@@ -72,7 +72,10 @@ pub fn new_account_problems(username: &str, password: &str) -> FieldErrors {
 
 /// The error for a taken username.
 pub fn username_taken() -> CreateUserError {
-    CreateUserError::Invalid(vec![("username".to_owned(), vec![USERNAME_TAKEN.to_owned()])])
+    CreateUserError::Invalid(vec![(
+        "username".to_owned(),
+        vec![USERNAME_TAKEN.to_owned()],
+    )])
 }
 
 /// Inserts a user whose password is already hashed. When two requests race for one username,

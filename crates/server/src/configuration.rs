@@ -24,7 +24,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// A setting error for `variable`.
-    pub fn new(variable: &'static str, expected: impl Into<String>, got: impl Into<String>) -> Self {
+    pub fn new(
+        variable: &'static str,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Self {
         Self {
             variable,
             expected: expected.into(),
@@ -167,7 +171,9 @@ impl Settings {
         };
         Ok(Self {
             database_url: DatabaseUrl::parse(
-                get("DATABASE_URL").as_deref().unwrap_or("sqlite://db.sqlite3"),
+                get("DATABASE_URL")
+                    .as_deref()
+                    .unwrap_or("sqlite://db.sqlite3"),
             )?,
             database_pool_size: whole_number(&get, "DATABASE_POOL_SIZE", 10, 1..=1000)? as u32,
             bind_addr: bind_addr(get("BIND_ADDR"))?,
@@ -197,11 +203,7 @@ fn whole_number(
         .ok_or_else(|| {
             ConfigError::new(
                 variable,
-                format!(
-                    "a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
+                format!("a whole number from {} to {}", range.start(), range.end()),
                 raw,
             )
         })
@@ -339,7 +341,10 @@ mod tests {
     fn defaults_follow_simplejwt_except_rotation() {
         let settings = settings_with(&[]).unwrap();
         assert_eq!(settings.jwt.access_token_lifetime, Duration::from_secs(300));
-        assert_eq!(settings.jwt.refresh_token_lifetime, Duration::from_secs(86_400));
+        assert_eq!(
+            settings.jwt.refresh_token_lifetime,
+            Duration::from_secs(86_400)
+        );
         assert!(settings.jwt.rotate_refresh_tokens);
         assert!(settings.jwt.blacklist_after_rotation);
         assert!(!settings.jwt.update_last_login);
@@ -396,7 +401,10 @@ mod tests {
             settings_with(&[("BCRYPT_COST", "3")]).unwrap_err().variable,
             "BCRYPT_COST"
         );
-        assert_eq!(settings_with(&[("BCRYPT_COST", "4")]).unwrap().bcrypt_cost, 4);
+        assert_eq!(
+            settings_with(&[("BCRYPT_COST", "4")]).unwrap().bcrypt_cost,
+            4
+        );
     }
 
     #[test]

@@ -173,7 +173,8 @@ impl FromRequest for RequestData {
             }
             let mut body = Vec::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ApiError::JsonParse("the body could not be read".into()))?;
+                let chunk =
+                    chunk.map_err(|_| ApiError::JsonParse("the body could not be read".into()))?;
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(too_large);
                 }
@@ -200,7 +201,10 @@ mod tests {
         .unwrap();
         assert_eq!(data.char_field("missing"), Err("This field is required."));
         assert_eq!(data.char_field("null"), Err("This field may not be null."));
-        assert_eq!(data.char_field("blank"), Err("This field may not be blank."));
+        assert_eq!(
+            data.char_field("blank"),
+            Err("This field may not be blank.")
+        );
         assert_eq!(data.char_field("list"), Err("Not a valid string."));
         assert_eq!(data.char_field("bool"), Err("Not a valid string."));
         assert_eq!(data.char_field("number"), Ok("42".into()));

@@ -41,7 +41,8 @@ pub fn raw_token<'a>(
 pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<User, ApiError> {
     let tokens: &TokenCodec = &state.tokens;
     let settings = tokens.settings();
-    let token = raw_token(header, &settings.auth_header_types)?.ok_or(ApiError::NotAuthenticated)?;
+    let token =
+        raw_token(header, &settings.auth_header_types)?.ok_or(ApiError::NotAuthenticated)?;
     let payload = tokens
         .decode(token, now())
         .map_err(ApiError::AccessTokenRefused)?;
@@ -118,7 +119,10 @@ mod tests {
             raw_token(Some("Bearer a b"), &bearer()),
             Err(ApiError::BadAuthorizationHeader)
         ));
-        assert_eq!(raw_token(Some("Bearer abc"), &bearer()).unwrap(), Some("abc"));
+        assert_eq!(
+            raw_token(Some("Bearer abc"), &bearer()).unwrap(),
+            Some("abc")
+        );
     }
 
     #[test]

@@ -92,7 +92,12 @@ pub async fn refresh(state: &AppState, token: String) -> Result<RefreshResponse,
 
     if let Some(user_id) = payload.user_id(&settings.user_id_claim) {
         let user = match user_id {
-            UserIdClaim::Id(id) => state.db.run(move |conn| users::find_by_id(conn, id)).await?,
+            UserIdClaim::Id(id) => {
+                state
+                    .db
+                    .run(move |conn| users::find_by_id(conn, id))
+                    .await?
+            }
             UserIdClaim::Unusable => None,
         };
         if !user.is_some_and(|user| user.is_active) {
@@ -295,7 +300,9 @@ impl OwnedOutstanding {
 }
 
 /// Runs CPU-heavy work (bcrypt) on the blocking pool.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     web::block(work)
         .await
         .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))

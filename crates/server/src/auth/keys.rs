@@ -43,7 +43,10 @@ pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
     match jwt.algorithm {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             let (secret, origin) = match (&jwt.signing_key, &settings.secret_key) {
-                (Some(key), _) => (checked_secret("JWT_SIGNING_KEY", key)?, KeyOrigin::Configured),
+                (Some(key), _) => (
+                    checked_secret("JWT_SIGNING_KEY", key)?,
+                    KeyOrigin::Configured,
+                ),
                 (None, Some(key)) => (checked_secret("SECRET_KEY", key)?, KeyOrigin::Configured),
                 (None, None) => development_key(&settings.secret_key_file)?,
             };
@@ -229,7 +232,9 @@ mod tests {
 
     #[test]
     fn rsa_needs_both_pem_keys() {
-        let error = load(&settings(&[("JWT_ALGORITHM", "RS256")])).err().unwrap();
+        let error = load(&settings(&[("JWT_ALGORITHM", "RS256")]))
+            .err()
+            .unwrap();
         assert_eq!(error.variable, "JWT_SIGNING_KEY");
     }
 
@@ -238,8 +243,14 @@ mod tests {
         let dir = env!("CARGO_MANIFEST_DIR");
         let keys = load(&settings(&[
             ("JWT_ALGORITHM", "RS256"),
-            ("JWT_SIGNING_KEY", &format!("{dir}/tests/fixtures/rsa_private.pem")),
-            ("JWT_VERIFYING_KEY", &format!("{dir}/tests/fixtures/rsa_public.pem")),
+            (
+                "JWT_SIGNING_KEY",
+                &format!("{dir}/tests/fixtures/rsa_private.pem"),
+            ),
+            (
+                "JWT_VERIFYING_KEY",
+                &format!("{dir}/tests/fixtures/rsa_public.pem"),
+            ),
         ]));
         assert!(keys.is_ok());
     }

@@ -135,7 +135,11 @@ pub struct TokenCodec {
 
 impl TokenCodec {
     /// A codec for these settings and keys.
-    pub fn new(settings: JwtSettings, encoding_key: EncodingKey, decoding_key: DecodingKey) -> Self {
+    pub fn new(
+        settings: JwtSettings,
+        encoding_key: EncodingKey,
+        decoding_key: DecodingKey,
+    ) -> Self {
         Self {
             settings,
             encoding_key,
@@ -375,7 +379,8 @@ mod tests {
             .mint(TokenType::Refresh, &codec.user_claims(7, "hash"), NOW)
             .unwrap();
         let header = minted.token.split('.').next().unwrap();
-        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
         assert_eq!(header, json!({"typ": "JWT", "alg": "HS256"}));
     }
 
@@ -398,7 +403,10 @@ mod tests {
         let token = sign(access_claims(NOW - 29));
         assert!(hs256(settings.clone()).decode(&token, NOW).is_ok());
         let token = sign(access_claims(NOW - 30));
-        assert_eq!(hs256(settings).decode(&token, NOW), Err(TokenError::Expired));
+        assert_eq!(
+            hs256(settings).decode(&token, NOW),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
@@ -520,13 +528,19 @@ mod tests {
         let mut claims = access_claims(NOW + 60);
         claims["iss"] = json!("https://issuer.example");
         claims["aud"] = json!("teachers");
-        assert_eq!(codec.decode(&sign(claims.clone()), NOW), Err(TokenError::Invalid));
+        assert_eq!(
+            codec.decode(&sign(claims.clone()), NOW),
+            Err(TokenError::Invalid)
+        );
 
         claims["aud"] = json!(["teachers", "students"]);
         assert!(codec.decode(&sign(claims.clone()), NOW).is_ok());
 
         claims["iss"] = json!("https://evil.example");
-        assert_eq!(codec.decode(&sign(claims.clone()), NOW), Err(TokenError::Invalid));
+        assert_eq!(
+            codec.decode(&sign(claims.clone()), NOW),
+            Err(TokenError::Invalid)
+        );
 
         claims.as_object_mut().unwrap().remove("iss");
         assert_eq!(codec.decode(&sign(claims), NOW), Err(TokenError::Invalid));
@@ -556,8 +570,14 @@ mod tests {
         let access = codec.mint(TokenType::Access, &base, NOW).unwrap();
         let refresh = codec.decode(&refresh.token, NOW).unwrap();
         let access = codec.decode(&access.token, NOW).unwrap();
-        assert_eq!(refresh.verify(Some(TokenType::Access)), Err(TokenError::WrongType));
-        assert_eq!(access.verify(Some(TokenType::Refresh)), Err(TokenError::WrongType));
+        assert_eq!(
+            refresh.verify(Some(TokenType::Access)),
+            Err(TokenError::WrongType)
+        );
+        assert_eq!(
+            access.verify(Some(TokenType::Refresh)),
+            Err(TokenError::WrongType)
+        );
         assert_eq!(refresh.verify(None), Ok(()));
         assert_eq!(access.verify(None), Ok(()));
     }

@@ -77,10 +77,11 @@ impl ConnectionFactory {
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
-                // WAL lets readers run beside the one writer; the busy timeout makes a writer
-                // wait for the lock instead of failing with "database is locked".
+                // WAL lets readers run beside the one writer; the busy timeout (set first, since
+                // switching to WAL takes a lock too) makes a writer wait for the lock instead of
+                // failing with "database is locked".
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;

@@ -99,8 +99,10 @@ pub fn flush_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<usi
         let expired = outstanding_tokens::table
             .filter(outstanding_tokens::expires_at.lt(now))
             .select(outstanding_tokens::id);
-        diesel::delete(blacklisted_tokens::table.filter(blacklisted_tokens::token_id.eq_any(expired)))
-            .execute(conn)?;
+        diesel::delete(
+            blacklisted_tokens::table.filter(blacklisted_tokens::token_id.eq_any(expired)),
+        )
+        .execute(conn)?;
         diesel::delete(outstanding_tokens::table.filter(outstanding_tokens::expires_at.lt(now)))
             .execute(conn)
     })

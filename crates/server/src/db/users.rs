@@ -68,7 +68,11 @@ pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> Result<Opti
 }
 
 /// Sets `last_login`.
-pub fn touch_last_login(conn: &mut AnyConnection, id: i32, at: NaiveDateTime) -> Result<(), DbError> {
+pub fn touch_last_login(
+    conn: &mut AnyConnection,
+    id: i32,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
     diesel::update(users::table.find(id))
         .set(users::last_login.eq(Some(at)))
         .execute(conn)?;

@@ -6,8 +6,9 @@ mod register;
 mod token;
 mod users;
 
-use actix_web::http::Method;
-use actix_web::{HttpRequest, Resource, web};
+use actix_web::http::{Method, header};
+use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
+use serde_json::json;
 
 use crate::error::ApiError;
 
@@ -25,14 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Anything no route matches: DRF's 404.
-pub async fn not_found() -> ApiError {
-    ApiError::NotFound
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
 }
 
 fn post(path: &str) -> ResourceRoute {
     ResourceRoute {
         resource: web::resource(path).default_service(web::to(|req: HttpRequest| async move {
-            method_not_allowed(req.method(), "POST, OPTIONS")
+            other_method(req.method(), "POST, OPTIONS")
         })),
         method: Method::POST,
     }
@@ -41,7 +42,7 @@ fn post(path: &str) -> ResourceRoute {
 fn get(path: &str) -> ResourceRoute {
     ResourceRoute {
         resource: web::resource(path).default_service(web::to(|req: HttpRequest| async move {
-            method_not_allowed(req.method(), "GET, HEAD, OPTIONS")
+            other_method(req.method(), "GET, HEAD, OPTIONS")
         })),
         method: Method::GET,
     }
@@ -61,7 +62,7 @@ impl ResourceRoute {
         F::Output: actix_web::Responder + 'static,
     {
         let route = if self.method == Method::GET {
-            web::route().method(Method::GET).method(Method::HEAD)
+            web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
         } else {
             web::route().method(self.method)
         };
@@ -69,9 +70,18 @@ impl ResourceRoute {
     }
 }
 
-fn method_not_allowed(method: &Method, allowed: &'static str) -> ApiError {
-    ApiError::MethodNotAllowed {
+/// `OPTIONS` describes the path, as DRF's metadata does; any other method is a 405.
+fn other_method(method: &Method, allowed: &'static str) -> Result<HttpResponse, ApiError> {
+    if method == Method::OPTIONS {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::ALLOW, allowed))
+            .json(json!({
+                "renders": ["application/json"],
+                "parses": ["application/json", "application/x-www-form-urlencoded"],
+            })));
+    }
+    Err(ApiError::MethodNotAllowed {
         method: method.clone(),
         allowed,
-    }
+    })
 }

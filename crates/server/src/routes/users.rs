@@ -19,5 +19,6 @@ pub async fn me(AuthenticatedUser(user): AuthenticatedUser) -> web::Json<UserPro
 }
 
 fn iso8601(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -1,0 +1,216 @@
+//! The command line, in the spirit of Django's `manage.py`: `serve` (the default), `migrate`,
+//! `createuser`, `flushexpiredtokens` and `token`.
+
+use std::io::{BufRead, IsTerminal};
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+
+use crate::accounts::{self, CreateUserError};
+use crate::auth::flows::issue_pair;
+use crate::auth::keys;
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::TokenCodec;
+use crate::configuration::{ConfigError, Settings};
+use crate::db::{self, tokens as token_store, users};
+use crate::startup::Application;
+
+/// The JWT tutorial API server. Settings come from the environment and `.env`
+/// (see the README's settings table).
+#[derive(Debug, Parser)]
+#[command(name = "server", version)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API on BIND_ADDR (default 127.0.0.1:8000).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create a user (like `manage.py createsuperuser`); asks for the password twice.
+    Createuser {
+        /// The new user's username.
+        username: String,
+        /// Mark the user as staff.
+        #[arg(long)]
+        staff: bool,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete outstanding and blacklisted tokens that have expired.
+    Flushexpiredtokens,
+    /// Print a fresh refresh/access pair for USERNAME as JSON, for curl experiments.
+    Token {
+        /// Whose tokens to issue.
+        username: String,
+    },
+}
+
+/// A failed command: the message to print and the process exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// One line for the user.
+    pub message: String,
+    /// 2 for a setting or usage problem, 1 for anything else.
+    pub exit_code: u8,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+
+    fn runtime(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 1,
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Self::usage(error.to_string())
+    }
+}
+
+impl From<db::DbError> for Failure {
+    fn from(error: db::DbError) -> Self {
+        Self::runtime(format!("database: {error}"))
+    }
+}
+
+/// Runs one command to completion.
+pub fn execute(command: Command, settings: Settings) -> Result<(), Failure> {
+    match command {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate(&settings),
+        Command::Createuser {
+            username,
+            staff,
+            password_stdin,
+        } => create_user(&settings, &username, staff, password_stdin),
+        Command::Flushexpiredtokens => flush_expired_tokens(&settings),
+        Command::Token { username } => print_token(&settings, &username),
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), Failure> {
+    actix_web::rt::System::new().block_on(async move {
+        let application = Application::build(settings).map_err(|error| match error {
+            crate::startup::StartupError::Config(error) => Failure::from(error),
+            other => Failure::runtime(other.to_string()),
+        })?;
+        application
+            .run_until_stopped()
+            .await
+            .map_err(|error| Failure::runtime(format!("server stopped: {error}")))
+    })
+}
+
+fn migrate(settings: &Settings) -> Result<(), Failure> {
+    let mut conn = db::connect_once(&settings.database_url)?;
+    let applied = db::run_migrations(&mut conn)?;
+    if applied.is_empty() {
+        println!("No migrations to apply.");
+    }
+    for version in applied {
+        println!("Applied migration {version}");
+    }
+    Ok(())
+}
+
+fn create_user(
+    settings: &Settings,
+    username: &str,
+    is_staff: bool,
+    password_stdin: bool,
+) -> Result<(), Failure> {
+    let password = if password_stdin {
+        password_from_stdin()?
+    } else {
+        prompt_password()?
+    };
+    let hasher = PasswordHasher::new(settings.bcrypt_cost)
+        .map_err(|error| Failure::runtime(error.to_string()))?;
+    let mut conn = migrated_connection(settings)?;
+    match accounts::create_user(&mut conn, &hasher, username, &password, is_staff) {
+        Ok(user) => {
+            println!("Created user {:?} (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Err(CreateUserError::Invalid(fields)) => {
+            let problems: Vec<String> = fields
+                .into_iter()
+                .flat_map(|(field, messages)| {
+                    messages.into_iter().map(move |m| format!("{field}: {m}"))
+                })
+                .collect();
+            Err(Failure::usage(problems.join("\n")))
+        }
+        Err(other) => Err(Failure::runtime(other.to_string())),
+    }
+}
+
+fn password_from_stdin() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|error| Failure::runtime(format!("cannot read standard input: {error}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn prompt_password() -> Result<String, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "no terminal to ask for the password on: pass --password-stdin and pipe it in",
+        ));
+    }
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|error| Failure::runtime(format!("cannot read the password: {error}")))
+    };
+    let password = read("Password: ")?;
+    if read("Password (again): ")? != password {
+        return Err(Failure::usage("the two passwords did not match"));
+    }
+    Ok(password)
+}
+
+fn flush_expired_tokens(settings: &Settings) -> Result<(), Failure> {
+    let mut conn = migrated_connection(settings)?;
+    let deleted = token_store::flush_expired(&mut conn, Utc::now().naive_utc())?;
+    println!("Deleted {deleted} expired tokens.");
+    Ok(())
+}
+
+fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
+    let keys = keys::load(settings)?;
+    let codec = TokenCodec::new(settings.jwt.clone(), keys.encoding, keys.decoding);
+    let mut conn = migrated_connection(settings)?;
+    let user = users::find_by_username(&mut conn, username)?
+        .filter(|user| user.is_active)
+        .ok_or_else(|| Failure::usage(format!("no active user named {username:?}")))?;
+    let pair = issue_pair(&codec, &mut conn, &user, crate::auth::now())?
+        .map_err(|error| Failure::runtime(format!("cannot sign the token: {error}")))?;
+    let json =
+        serde_json::to_string_pretty(&pair).map_err(|error| Failure::runtime(error.to_string()))?;
+    println!("{json}");
+    Ok(())
+}
+
+fn migrated_connection(settings: &Settings) -> Result<db::AnyConnection, Failure> {
+    let mut conn = db::connect_once(&settings.database_url)?;
+    db::run_migrations(&mut conn)?;
+    Ok(conn)
+}
