@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, TryIntoHeaderValue, WWW_AUTHENTICATE};
 use actix_web::middleware::{Next, from_fn};
@@ -82,6 +82,11 @@ impl Application {
     /// The port the server listens on (useful when `BIND_ADDR` asked for port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server from outside (tests stop theirs when they end).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the process is told to stop (Ctrl-C or SIGTERM), finishing requests in

@@ -21,7 +21,7 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migration
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// How long a request waits for a connection before the API answers 503.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(1500);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// A connection to either database; queries written once run on both.
 #[derive(diesel::MultiConnection)]

@@ -1,0 +1,16 @@
+//! The API, end to end: each test starts the app on port 0 with a database of its own and
+//! speaks HTTP to it. Every test runs on SQLite, and on PostgreSQL too when
+//! `TEST_DATABASE_URL` is set; most also run under simplejwt's default token settings.
+
+mod helpers;
+mod proxy;
+
+mod bad_input;
+mod cli;
+mod health;
+mod protected;
+mod register;
+mod token_blacklist;
+mod token_obtain;
+mod token_refresh;
+mod token_verify;

@@ -1,0 +1,294 @@
+//! `POST /api/token/refresh/`: simplejwt's `TokenRefreshView`, with rotation and
+//! blacklist-after-rotation on (this project's default) and off (simplejwt's default).
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+every_database_and_mode!(
+    a_new_access_token_works_on_protected_endpoints,
+    an_access_token_is_refused_as_wrong_type,
+    garbage_is_refused_as_invalid,
+    an_expired_token_is_refused,
+    a_token_signed_with_another_key_is_refused,
+    a_token_without_jti_has_no_id,
+    a_token_without_token_type_has_no_type,
+    a_token_without_exp_has_no_exp_claim,
+    a_blacklisted_token_is_refused,
+    an_inactive_user_has_no_active_account,
+    a_deleted_user_has_no_active_account,
+    a_missing_refresh_field_is_required,
+    the_response_is_not_cacheable,
+);
+
+every_database!(
+    rotation_returns_a_new_refresh_token_with_a_new_id,
+    after_rotation_the_old_token_is_blacklisted,
+    the_rotated_token_is_recorded_as_outstanding,
+    concurrent_refreshes_of_one_token_let_exactly_one_through,
+    without_rotation_only_an_access_token_comes_back,
+    without_rotation_a_refresh_token_can_be_used_again,
+    rotation_without_blacklisting_leaves_the_old_token_usable,
+);
+
+/// `{"detail": message, "code": "token_not_valid"}`: simplejwt's `InvalidToken` body.
+fn token_not_valid(message: &str) -> Value {
+    json!({"detail": message, "code": "token_not_valid"})
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/api/token/refresh/", &json!({"refresh": token}))
+        .await
+}
+
+async fn a_new_access_token_works_on_protected_endpoints(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+
+    let body = json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    let access = body["access"].as_str().unwrap();
+    assert_ne!(access, pair.access);
+    assert_eq!(payload_of(access)["token_type"], "access");
+    assert_json(
+        app.get_as("/hello/", access).await,
+        200,
+        json!({"message": "Hello, World!"}),
+    )
+    .await;
+}
+
+async fn an_access_token_is_refused_as_wrong_type(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+
+    let response = refresh(&app, &pair.access).await;
+
+    assert_json(response, 401, token_not_valid("Token has wrong type")).await;
+}
+
+async fn garbage_is_refused_as_invalid(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+
+    let response = refresh(&app, "not.a.token").await;
+
+    assert_json(response, 401, token_not_valid("Token is invalid")).await;
+}
+
+async fn an_expired_token_is_refused(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let id = app.create_user("ada", PASSWORD);
+    let expired = sign(&with(claims_for("refresh", id), "exp", json!(now() - 1)));
+
+    let response = refresh(&app, &expired).await;
+
+    assert_json(response, 401, token_not_valid("Token is expired")).await;
+}
+
+async fn a_token_signed_with_another_key_is_refused(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let id = app.create_user("ada", PASSWORD);
+    let forged = sign_with(
+        &claims_for("refresh", id),
+        "another-key-that-is-also-32-bytes-long!",
+    );
+
+    let response = refresh(&app, &forged).await;
+
+    assert_json(response, 401, token_not_valid("Token is invalid")).await;
+}
+
+async fn a_token_without_jti_has_no_id(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let id = app.create_user("ada", PASSWORD);
+    let token = sign(&without(claims_for("refresh", id), "jti"));
+
+    let response = refresh(&app, &token).await;
+
+    assert_json(response, 401, token_not_valid("Token has no id")).await;
+}
+
+async fn a_token_without_token_type_has_no_type(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let id = app.create_user("ada", PASSWORD);
+    let token = sign(&without(claims_for("refresh", id), "token_type"));
+
+    let response = refresh(&app, &token).await;
+
+    assert_json(response, 401, token_not_valid("Token has no type")).await;
+}
+
+async fn a_token_without_exp_has_no_exp_claim(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let id = app.create_user("ada", PASSWORD);
+    let token = sign(&without(claims_for("refresh", id), "exp"));
+
+    let response = refresh(&app, &token).await;
+
+    assert_json(response, 401, token_not_valid("Token has no 'exp' claim")).await;
+}
+
+async fn a_blacklisted_token_is_refused(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+    let logout = app
+        .post_json("/api/token/blacklist/", &json!({"refresh": pair.refresh}))
+        .await;
+    assert_eq!(logout.status(), 200);
+
+    let response = refresh(&app, &pair.refresh).await;
+
+    assert_json(response, 401, token_not_valid("Token is blacklisted")).await;
+}
+
+async fn an_inactive_user_has_no_active_account(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+    app.set_active("ada", false);
+
+    let response = refresh(&app, &pair.refresh).await;
+
+    assert_json(
+        response,
+        401,
+        json!({"detail": "No active account found for the given token."}),
+    )
+    .await;
+}
+
+async fn a_deleted_user_has_no_active_account(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+    app.delete_user("ada");
+
+    let response = refresh(&app, &pair.refresh).await;
+
+    assert_json(
+        response,
+        401,
+        json!({"detail": "No active account found for the given token."}),
+    )
+    .await;
+}
+
+async fn a_missing_refresh_field_is_required(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+
+    let response = app.post_json("/api/token/refresh/", &json!({})).await;
+
+    assert_json(
+        response,
+        400,
+        json!({"refresh": ["This field is required."]}),
+    )
+    .await;
+}
+
+async fn the_response_is_not_cacheable(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+
+    let response = refresh(&app, &pair.refresh).await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["Cache-Control"], "no-store");
+}
+
+async fn rotation_returns_a_new_refresh_token_with_a_new_id(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let body = json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["access", "refresh"]);
+    let (old, new) = (
+        payload_of(&pair.refresh),
+        payload_of(body["refresh"].as_str().unwrap()),
+    );
+    assert_eq!(new["token_type"], "refresh");
+    assert_eq!(new["user_id"], old["user_id"]);
+    assert_ne!(new["jti"], old["jti"]);
+}
+
+async fn after_rotation_the_old_token_is_blacklisted(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+    json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    let response = refresh(&app, &pair.refresh).await;
+
+    assert_json(response, 401, token_not_valid("Token is blacklisted")).await;
+}
+
+async fn the_rotated_token_is_recorded_as_outstanding(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+    let body = json_body(refresh(&app, &pair.refresh).await, 200).await;
+    let rotated = body["refresh"].as_str().unwrap();
+
+    // Blacklisting finds the outstanding record; refreshing with it afterwards is refused.
+    let logout = app
+        .post_json("/api/token/blacklist/", &json!({"refresh": rotated}))
+        .await;
+    assert_json(logout, 200, json!({})).await;
+    assert_json(
+        refresh(&app, rotated).await,
+        401,
+        token_not_valid("Token is blacklisted"),
+    )
+    .await;
+}
+
+async fn concurrent_refreshes_of_one_token_let_exactly_one_through(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let responses = join_all((0..8).map(|_| refresh(&app, &pair.refresh))).await;
+
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 401, 401, 401, 401, 401, 401, 401]);
+    for response in responses.into_iter().filter(|r| r.status() == 401) {
+        assert_json(response, 401, token_not_valid("Token is blacklisted")).await;
+    }
+}
+
+async fn without_rotation_only_an_access_token_comes_back(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[("JWT_ROTATE_REFRESH_TOKENS", "false")]).await;
+    let pair = app.user_with_tokens().await;
+
+    let body = json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["access"]);
+}
+
+async fn without_rotation_a_refresh_token_can_be_used_again(backend: Backend) {
+    let app = TestApp::spawn_with(
+        &backend,
+        &[
+            ("JWT_ROTATE_REFRESH_TOKENS", "false"),
+            ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
+        ],
+    )
+    .await;
+    let pair = app.user_with_tokens().await;
+    json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    let again = json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    assert!(again["access"].is_string());
+}
+
+async fn rotation_without_blacklisting_leaves_the_old_token_usable(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[("JWT_BLACKLIST_AFTER_ROTATION", "false")]).await;
+    let pair = app.user_with_tokens().await;
+    let first = json_body(refresh(&app, &pair.refresh).await, 200).await;
+    assert!(first["refresh"].is_string());
+
+    let again = json_body(refresh(&app, &pair.refresh).await, 200).await;
+
+    assert!(again["refresh"].is_string());
+}

@@ -1,0 +1,124 @@
+//! `POST /api/token/verify/`: simplejwt's `TokenVerifyView`.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+every_database_and_mode!(
+    a_valid_access_token_verifies,
+    a_valid_refresh_token_verifies,
+    garbage_is_invalid,
+    an_expired_token_is_expired,
+    a_token_with_alg_none_is_invalid,
+    a_missing_token_field_is_required,
+);
+
+every_database!(
+    a_blacklisted_token_is_a_400_when_blacklisting_after_rotation,
+    a_blacklisted_token_still_verifies_under_simplejwt_defaults,
+);
+
+async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/api/token/verify/", &json!({"token": token}))
+        .await
+}
+
+async fn a_valid_access_token_verifies(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+
+    assert_json(verify(&app, &pair.access).await, 200, json!({})).await;
+}
+
+async fn a_valid_refresh_token_verifies(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+
+    assert_json(verify(&app, &pair.refresh).await, 200, json!({})).await;
+}
+
+async fn garbage_is_invalid(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+
+    assert_json(
+        verify(&app, "eyJhbGciOiJIUzI1NiJ9.e30.garbage").await,
+        401,
+        json!({"detail": "Token is invalid", "code": "token_not_valid"}),
+    )
+    .await;
+}
+
+async fn an_expired_token_is_expired(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let expired = sign(&with(claims_for("access", 1), "exp", json!(now())));
+
+    assert_json(
+        verify(&app, &expired).await,
+        401,
+        json!({"detail": "Token is expired", "code": "token_not_valid"}),
+    )
+    .await;
+}
+
+async fn a_token_with_alg_none_is_invalid(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+    let payload = pair.access.split('.').nth(1).unwrap();
+    // {"alg":"none","typ":"JWT"}, the classic forgery: no signature at all.
+    let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+
+    assert_json(
+        verify(&app, &unsigned).await,
+        401,
+        json!({"detail": "Token is invalid", "code": "token_not_valid"}),
+    )
+    .await;
+}
+
+async fn a_missing_token_field_is_required(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+
+    assert_json(
+        app.post_json("/api/token/verify/", &json!({"refresh": "x"}))
+            .await,
+        400,
+        json!({"token": ["This field is required."]}),
+    )
+    .await;
+}
+
+async fn blacklist(app: &TestApp, refresh: &str) {
+    let response = app
+        .post_json("/api/token/blacklist/", &json!({"refresh": refresh}))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+async fn a_blacklisted_token_is_a_400_when_blacklisting_after_rotation(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+    blacklist(&app, &pair.refresh).await;
+
+    assert_json(
+        verify(&app, &pair.refresh).await,
+        400,
+        json!({"non_field_errors": ["Token is blacklisted"]}),
+    )
+    .await;
+}
+
+async fn a_blacklisted_token_still_verifies_under_simplejwt_defaults(backend: Backend) {
+    let app = TestApp::spawn_with(
+        &backend,
+        &[
+            ("JWT_ROTATE_REFRESH_TOKENS", "false"),
+            ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
+        ],
+    )
+    .await;
+    let pair = app.user_with_tokens().await;
+    blacklist(&app, &pair.refresh).await;
+
+    // simplejwt only consults the blacklist here when BLACKLIST_AFTER_ROTATION is on.
+    assert_json(verify(&app, &pair.refresh).await, 200, json!({})).await;
+}
