@@ -1,1 +1,107 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `serve`: builds the server and serves the API at http://127.0.0.1:8000 on SQLite.
+//! - `test`: builds what the tests need and runs every test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [args...]
+
+Commands:
+  serve [server args...]   build and serve the API at http://127.0.0.1:8000 (SQLite, no setup)
+  test [test filter...]    run every test (PostgreSQL too when TEST_DATABASE_URL is set)
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    let outcome = match command.as_deref() {
+        Some("serve") => serve(&rest),
+        Some("test") => test(&rest),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            if let Some(other) = other {
+                eprintln!("error: unknown command {other:?}\n");
+            }
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(server_args: &[String]) -> Result<(), String> {
+    step("building the server (the first build takes a few minutes)");
+    cargo(&["build", "-p", "server"])?;
+    let binary = workspace_root().join("target/debug/server");
+    let args: Vec<&str> = if server_args.is_empty() {
+        vec!["serve"]
+    } else {
+        server_args.iter().map(String::as_str).collect()
+    };
+    step("starting the server; Ctrl-C stops it");
+    run(Command::new(binary)
+        .args(args)
+        .current_dir(workspace_root()))
+}
+
+fn test(filters: &[String]) -> Result<(), String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            step("running every test on SQLite and on PostgreSQL (TEST_DATABASE_URL)")
+        }
+        _ => step(
+            "running every test on SQLite; set TEST_DATABASE_URL=postgres://... to add PostgreSQL",
+        ),
+    }
+    let mut args = vec!["test", "--workspace"];
+    if !filters.is_empty() {
+        args.push("--");
+        args.extend(filters.iter().map(String::as_str));
+    }
+    cargo(&args)?;
+    step("all tests passed");
+    Ok(())
+}
+
+/// Runs cargo (the one that runs this xtask) in the workspace root.
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run(Command::new(cargo).args(args).current_dir(workspace_root()))
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot run {shown}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn step(message: &str) {
+    eprintln!("==> {message}");
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/xtask sits two levels below the workspace root")
+        .to_path_buf()
+}
