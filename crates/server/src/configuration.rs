@@ -137,6 +137,8 @@ pub struct Settings {
     pub secret_key_file: PathBuf,
     /// `BCRYPT_COST`, default 12 (4 to 31).
     pub bcrypt_cost: u32,
+    /// `FRONTEND_DIR`, default `dist`: the built frontend, served at `/`.
+    pub frontend_dir: PathBuf,
     /// Token settings.
     pub jwt: JwtSettings,
 }
@@ -182,6 +184,7 @@ impl Settings {
                 get("SECRET_KEY_FILE").unwrap_or_else(|| ".secret_key".into()),
             ),
             bcrypt_cost: whole_number(&get, "BCRYPT_COST", 12, 4..=31)? as u32,
+            frontend_dir: PathBuf::from(get("FRONTEND_DIR").unwrap_or_else(|| "dist".into())),
             jwt,
         })
     }

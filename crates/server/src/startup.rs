@@ -2,6 +2,7 @@
 //! a listener before it runs so that tests can ask for port 0 and read the port back.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
@@ -68,9 +69,17 @@ impl Application {
                 source,
             })?
             .port();
-        let server = run(listener, state).map_err(|source| StartupError::Bind {
-            addr: settings.bind_addr.clone(),
-            source,
+        if !settings.frontend_dir.join("index.html").is_file() {
+            tracing::info!(
+                "no frontend in {} (build it with `cargo xtask serve`); serving the API only",
+                settings.frontend_dir.display()
+            );
+        }
+        let server = run(listener, state, settings.frontend_dir.clone()).map_err(|source| {
+            StartupError::Bind {
+                addr: settings.bind_addr.clone(),
+                source,
+            }
         })?;
         tracing::info!(
             "serving the API at http://{}",
@@ -137,7 +146,11 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
 }
 
 /// Builds the HTTP server on an already bound listener.
-pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+pub fn run(
+    listener: TcpListener,
+    state: AppState,
+    frontend_dir: PathBuf,
+) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -145,6 +158,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .wrap(from_fn(www_authenticate))
             .wrap(TracingLogger::default())
             .configure(routes::configure)
+            .configure(|cfg| routes::frontend::configure(cfg, &frontend_dir))
             .default_service(web::to(routes::not_found))
     })
     .listen(listener)?

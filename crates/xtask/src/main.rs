@@ -1,7 +1,10 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
-//! - `serve`: builds the server and serves the API at http://127.0.0.1:8000 on SQLite.
+//! - `serve`: builds the frontend and the server, and serves both at http://127.0.0.1:8000.
 //! - `test`: builds what the tests need and runs every test.
+//! - `frontend`: builds the frontend into `dist/` only.
+
+mod frontend;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -10,8 +13,9 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [args...]
 
 Commands:
-  serve [server args...]   build and serve the API at http://127.0.0.1:8000 (SQLite, no setup)
+  serve [server args...]   build the frontend and the server, serve both at http://127.0.0.1:8000
   test [test filter...]    run every test (PostgreSQL too when TEST_DATABASE_URL is set)
+  frontend                 build the frontend into dist/
 ";
 
 fn main() -> ExitCode {
@@ -21,6 +25,7 @@ fn main() -> ExitCode {
     let outcome = match command.as_deref() {
         Some("serve") => serve(&rest),
         Some("test") => test(&rest),
+        Some("frontend") => frontend::build(&workspace_root()).map(drop),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(server_args: &[String]) -> Result<(), String> {
+    frontend::build(&workspace_root())?;
     step("building the server (the first build takes a few minutes)");
     cargo(&["build", "-p", "server"])?;
     let binary = workspace_root().join("target/debug/server");
@@ -66,7 +72,10 @@ fn test(filters: &[String]) -> Result<(), String> {
             "running every test on SQLite; set TEST_DATABASE_URL=postgres://... to add PostgreSQL",
         ),
     }
-    let mut args = vec!["test", "--workspace"];
+    frontend::build(&workspace_root())?;
+    step("building and running the tests");
+    // The native crates only (the workspace's default members): the frontend is wasm.
+    let mut args = vec!["test"];
     if !filters.is_empty() {
         args.push("--");
         args.extend(filters.iter().map(String::as_str));
@@ -77,12 +86,12 @@ fn test(filters: &[String]) -> Result<(), String> {
 }
 
 /// Runs cargo (the one that runs this xtask) in the workspace root.
-fn cargo(args: &[&str]) -> Result<(), String> {
+pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     run(Command::new(cargo).args(args).current_dir(workspace_root()))
 }
 
-fn run(command: &mut Command) -> Result<(), String> {
+pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     let shown = format!("{command:?}");
     let status = command
         .status()
@@ -94,7 +103,7 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn step(message: &str) {
+pub(crate) fn step(message: &str) {
     eprintln!("==> {message}");
 }
 

@@ -1,5 +1,6 @@
 //! The URL map, one module per resource. Every path answers other methods with DRF's 405.
 
+pub mod frontend;
 mod health;
 mod hello;
 mod register;

@@ -7,6 +7,7 @@ mod proxy;
 
 mod bad_input;
 mod cli;
+mod frontend;
 mod health;
 mod protected;
 mod register;

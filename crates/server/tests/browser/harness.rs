@@ -1,0 +1,339 @@
+//! What the browser tests stand on: the `server` binary started as `cargo xtask serve` starts
+//! it (serving the built `dist/`), and headless Chromium driven through chromedriver.
+//!
+//! Tools are found through `CHROMIUM` and `CHROMEDRIVER`, then `PATH`. A missing tool skips
+//! the test with a message; with `E2E_REQUIRE=1` (as `.ci/run` sets) it fails it instead.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use thirtyfour::prelude::*;
+
+/// The workspace root (where `dist/` is built).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/server sits two levels below the root")
+        .to_path_buf()
+}
+
+/// A tool from the environment variable `variable`, else the first of `names` on `PATH`
+/// (or in `/usr/sbin`, where Debian puts nginx).
+pub fn find_tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]);
+    dirs.flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Says that a test cannot run for want of `what`: a skip on a user's machine, a failure when
+/// `E2E_REQUIRE=1`.
+pub fn missing(what: &str) {
+    let message = format!("{what} not found");
+    if std::env::var("E2E_REQUIRE").is_ok_and(|v| v == "1") {
+        panic!("{message}, and E2E_REQUIRE=1 requires it");
+    }
+    eprintln!(
+        "SKIPPED: {message} (install it or set its variable; E2E_REQUIRE=1 makes this fatal)"
+    );
+}
+
+/// The `server` binary, serving `dist/` and the API on a free port with its own SQLite file.
+pub struct ServerProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts it with extra settings; returns once it listens.
+    pub fn start(settings: &[(&str, &str)]) -> Result<Self> {
+        let dist = workspace_root().join("dist");
+        if !dist.join("index.html").is_file() {
+            bail!(
+                "{} has no index.html: run `cargo xtask frontend` (cargo xtask test does)",
+                dist.display()
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("FRONTEND_DIR", &dist)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("BCRYPT_COST", "4")
+            .env("RUST_LOG", "info")
+            .envs(settings.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the server binary")?;
+        let base = read_announced(
+            child.stderr.take().expect("piped"),
+            "serving the API at ",
+            Duration::from_secs(20),
+        )
+        .context("the server did not say where it listens")?;
+        Ok(Self {
+            child,
+            base,
+            _dir: dir,
+        })
+    }
+
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads lines from `stream` (on a thread that keeps draining it afterwards) until one
+/// contains `marker`; returns the rest of that line after the marker.
+fn read_announced(
+    stream: impl std::io::Read + Send + 'static,
+    marker: &'static str,
+    timeout: Duration,
+) -> Result<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if !sent && let Some(at) = line.find(marker) {
+                let rest = line[at + marker.len()..].trim().to_owned();
+                let _ = sender.send(rest);
+                sent = true;
+            }
+        }
+    });
+    receiver
+        .recv_timeout(timeout)
+        .with_context(|| format!("no line with {marker:?} within {timeout:?}"))
+}
+
+/// Headless Chromium, driven through a chromedriver child in its own process group.
+pub struct Browser {
+    /// The WebDriver session.
+    pub driver: WebDriver,
+    chromedriver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a browser session, or `None` (after [`missing`]) without them.
+    pub async fn start() -> Result<Option<Self>> {
+        let Some(chromium) = find_tool(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        ) else {
+            missing("Chromium (CHROMIUM)");
+            return Ok(None);
+        };
+        let Some(chromedriver_path) = find_tool("CHROMEDRIVER", &["chromedriver"]) else {
+            missing("chromedriver (CHROMEDRIVER)");
+            return Ok(None);
+        };
+        let mut chromedriver = Command::new(chromedriver_path)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("starting chromedriver")?;
+        let announced = read_announced(
+            chromedriver.stdout.take().expect("piped"),
+            "started successfully on port ",
+            Duration::from_secs(20),
+        )?;
+        let port: u16 = announced
+            .trim_end_matches('.')
+            .parse()
+            .with_context(|| format!("chromedriver's port: {announced:?}"))?;
+
+        let profile = tempfile::tempdir()?;
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(&chromium.to_string_lossy())?;
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            "--window-size=1280,900",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+        ] {
+            caps.add_arg(arg)?;
+        }
+        caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))?;
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+            .await
+            .context("opening a browser session")?;
+        Ok(Some(Self {
+            driver,
+            chromedriver,
+            _profile: profile,
+        }))
+    }
+
+    /// Opens `url` and waits for the app to render its navigation.
+    pub async fn open(&self, url: &str) -> Result<()> {
+        self.driver.goto(url).await?;
+        self.element(By::Css("nav[aria-label='Main']")).await?;
+        Ok(())
+    }
+
+    /// The element, once it exists (up to 10 s).
+    pub async fn element(&self, by: By) -> Result<WebElement> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.driver.find(by.clone()).await {
+                Ok(element) => return Ok(element),
+                Err(error) if Instant::now() > deadline => {
+                    return Err(error).with_context(|| format!("waiting for {by:?}"));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// The text of the element with `id`, once it exists and `accept` accepts it (up to 10 s).
+    pub async fn text_of(&self, id: &str, accept: impl Fn(&str) -> bool) -> Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last = String::new();
+        loop {
+            if let Ok(element) = self.driver.find(By::Id(id)).await
+                && let Ok(text) = element.text().await
+            {
+                if accept(&text) {
+                    return Ok(text);
+                }
+                last = text;
+            }
+            if Instant::now() > deadline {
+                bail!("#{id} never showed the expected text; last seen: {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the page's path is `path` (up to 10 s).
+    pub async fn wait_for_path(&self, path: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.driver.current_url().await?;
+            if url.path() == path {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("expected to be on {path}, still on {url}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Types `text` into the input with `id`, replacing what was there.
+    pub async fn fill(&self, id: &str, text: &str) -> Result<()> {
+        let input = self.element(By::Id(id)).await?;
+        input.clear().await?;
+        input.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Clicks the element with `id`.
+    pub async fn click(&self, id: &str) -> Result<()> {
+        self.element(By::Id(id)).await?.click().await?;
+        Ok(())
+    }
+
+    /// Clicks the navigation link with this text.
+    pub async fn click_link(&self, text: &str) -> Result<()> {
+        self.element(By::LinkText(text)).await?.click().await?;
+        Ok(())
+    }
+
+    /// The refresh token the page keeps in `sessionStorage`.
+    pub async fn stored_refresh_token(&self) -> Result<Option<String>> {
+        let value = self
+            .driver
+            .execute(
+                "return sessionStorage.getItem('jwt-tutorial.refresh');",
+                vec![],
+            )
+            .await?;
+        Ok(value.json().as_str().map(str::to_owned))
+    }
+
+    /// Saves a PNG of the page.
+    pub async fn screenshot(&self, path: &Path) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        self.driver.screenshot(path).await?;
+        Ok(())
+    }
+
+    /// Ends the session and the chromedriver process group.
+    pub async fn close(mut self) {
+        let _ = self.driver.clone().quit().await;
+        // SAFETY: kill(2) on the process group we created; no memory is involved.
+        unsafe {
+            libc::kill(-(self.chromedriver.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.chromedriver.wait();
+    }
+}
+
+/// Runs one browser test: skips without the tools, and on failure saves a screenshot under
+/// `target/` and prints its path before failing.
+pub async fn run<F>(name: &str, settings: &[(&str, &str)], test: F)
+where
+    F: AsyncFnOnce(&Browser, &ServerProcess) -> Result<()>,
+{
+    // One browser at a time: two cores do not run several Chromiums well.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+
+    let server = ServerProcess::start(settings).expect("the server starts");
+    let Some(browser) = Browser::start().await.expect("the browser starts") else {
+        return;
+    };
+    let outcome = test(&browser, &server).await;
+    if let Err(error) = &outcome {
+        let shot = screenshot_dir().join(format!("{name}.png"));
+        match browser.screenshot(&shot).await {
+            Ok(()) => eprintln!("screenshot of the failure: {}", shot.display()),
+            Err(e) => eprintln!("no screenshot of the failure: {e}"),
+        }
+        browser.close().await;
+        panic!("{name} failed: {error:#}");
+    }
+    browser.close().await;
+}
+
+/// Where screenshots go: `target/browser-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp has a parent")
+        .join("browser-screenshots")
+}

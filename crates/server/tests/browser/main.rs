@@ -1,0 +1,233 @@
+//! The frontend in a real browser: headless Chromium against the `server` binary serving the
+//! built `dist/`, as `cargo xtask serve` runs it.
+
+mod harness;
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use harness::{Browser, ServerProcess, run, screenshot_dir};
+use thirtyfour::By;
+
+const PASSWORD: &str = "correct-horse-battery";
+
+/// Registers `username`, logs in, and waits for the Hello page's greeting.
+async fn register_and_log_in(
+    browser: &Browser,
+    server: &ServerProcess,
+    username: &str,
+) -> Result<()> {
+    browser.open(&server.url("/register")).await?;
+    browser.fill("username", username).await?;
+    browser.fill("password", PASSWORD).await?;
+    browser.click("register-submit").await?;
+    browser.wait_for_path("/login").await?;
+    browser.text_of("notice", |t| t.contains("created")).await?;
+    browser.fill("password", PASSWORD).await?;
+    browser.click("login-submit").await?;
+    browser.wait_for_path("/hello").await?;
+    browser
+        .text_of("hello-message", |t| t == "Hello, World!")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn register_log_in_and_hello_shows_the_greeting_and_a_curl_command() {
+    run("hello", &[], async |browser, server| {
+        register_and_log_in(browser, server, "ada").await?;
+
+        let nav = browser.text_of("nav-user", |t| t.contains("ada")).await?;
+        ensure!(nav == "Logged in as ada", "navigation says {nav:?}");
+        let curl = browser
+            .text_of("curl-command", |t| t.contains("eyJ"))
+            .await?;
+        ensure!(
+            curl.starts_with("curl -H \"Authorization: Bearer eyJ"),
+            "curl command: {curl}"
+        );
+        ensure!(
+            curl.ends_with(&format!("{}/hello/", server.base)),
+            "curl command: {curl}"
+        );
+        save_for_readme(browser, "hello").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_inspector_shows_an_access_token_and_a_countdown_that_decreases() {
+    run("inspector", &[], async |browser, server| {
+        register_and_log_in(browser, server, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_path("/inspector").await?;
+
+        let token_type = browser
+            .element(By::Css("tr[data-claim='token_type'] .claim-value"))
+            .await?
+            .text()
+            .await?;
+        ensure!(token_type == "access", "token_type shows {token_type:?}");
+        let first = countdown(browser).await?;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let second = countdown(browser).await?;
+        ensure!(
+            second < first && first - second >= 2,
+            "countdown went from {first} to {second}"
+        );
+        save_for_readme(browser, "inspector").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_access_token_is_refreshed_silently_and_the_refresh_token_rotates() {
+    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "3")];
+    run("silent-refresh", &settings, async |browser, server| {
+        register_and_log_in(browser, server, "ada").await?;
+        let before = browser.stored_refresh_token().await?;
+
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        browser.click("call-again").await?;
+
+        // The old access token has expired by now; the greeting needs a refreshed one.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        browser
+            .text_of("hello-message", |t| t == "Hello, World!")
+            .await?;
+        let after = browser.stored_refresh_token().await?;
+        ensure!(
+            after.is_some() && after != before,
+            "the refresh token did not rotate"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_page_reload_keeps_the_session() {
+    run("reload", &[], async |browser, server| {
+        register_and_log_in(browser, server, "ada").await?;
+
+        browser.driver.refresh().await?;
+
+        browser
+            .text_of("hello-message", |t| t == "Hello, World!")
+            .await?;
+        browser
+            .text_of("nav-user", |t| t == "Logged in as ada")
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn after_logging_out_hello_sends_you_to_log_in_and_the_old_refresh_token_is_refused() {
+    run("logout", &[], async |browser, server| {
+        register_and_log_in(browser, server, "ada").await?;
+        let refresh = browser
+            .stored_refresh_token()
+            .await?
+            .expect("a stored refresh token");
+
+        browser.click("logout-button").await?;
+        browser.wait_for_path("/").await?;
+        ensure!(
+            browser.stored_refresh_token().await?.is_none(),
+            "the token is still stored"
+        );
+        browser.click_link("Hello").await?;
+
+        browser.wait_for_path("/login").await?;
+        browser
+            .text_of("notice", |t| t.contains("Log in to call"))
+            .await?;
+        let answer = reqwest::Client::new()
+            .post(server.url("/api/token/refresh/"))
+            .json(&serde_json::json!({"refresh": refresh}))
+            .send()
+            .await?;
+        ensure!(
+            answer.status() == 401,
+            "refresh after logout: {}",
+            answer.status()
+        );
+        let body: serde_json::Value = answer.json().await?;
+        ensure!(body["detail"] == "Token is blacklisted", "body: {body}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_servers_message() {
+    run("wrong-password", &[], async |browser, server| {
+        browser.open(&server.url("/login")).await?;
+        browser.fill("username", "nobody").await?;
+        browser.fill("password", "not-the-password").await?;
+        browser.click("login-submit").await?;
+
+        browser
+            .text_of("form-error", |t| {
+                t == "No active account found with the given credentials"
+            })
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pasting_text_that_is_not_a_jwt_says_so() {
+    run("not-a-jwt", &[], async |browser, server| {
+        browser.open(&server.url("/inspector")).await?;
+
+        browser.fill("token-input", "abc").await?;
+
+        browser
+            .text_of("inspector-error", |t| t.starts_with("This is not a JWT"))
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn register_shows_field_errors_next_to_their_fields() {
+    run("register-errors", &[], async |browser, server| {
+        browser.open(&server.url("/register")).await?;
+        browser.fill("username", "ada").await?;
+        browser.fill("password", "12345678").await?;
+        browser.click("register-submit").await?;
+
+        browser
+            .text_of("password-error", |t| {
+                t == "This password is too common. This password is entirely numeric."
+            })
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Seconds left on the inspector's countdown.
+async fn countdown(browser: &Browser) -> Result<i64> {
+    let element = browser.element(By::Id("countdown")).await?;
+    let seconds = element.attr("data-seconds").await?.unwrap_or_default();
+    Ok(seconds.parse()?)
+}
+
+/// Saves a screenshot under `target/browser-screenshots/`, and into `docs/images/` for the
+/// README when `SAVE_README_SCREENSHOTS=1`.
+async fn save_for_readme(browser: &Browser, name: &str) -> Result<()> {
+    let shot = screenshot_dir().join(format!("{name}.png"));
+    browser.screenshot(&shot).await?;
+    if std::env::var("SAVE_README_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let docs = harness::workspace_root().join("docs/images");
+        std::fs::create_dir_all(&docs)?;
+        std::fs::copy(&shot, docs.join(format!("{name}.png")))?;
+    }
+    Ok(())
+}

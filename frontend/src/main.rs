@@ -1,0 +1,16 @@
+//! The tutorial's frontend: a Leptos single-page app, compiled to WebAssembly, that registers,
+//! logs in, calls the protected endpoint, inspects tokens, refreshes them and logs out.
+//!
+//! Read it in this order: [`api`] (one function per endpoint), [`session`] (where the tokens
+//! live and how they are refreshed), [`jwt`] (taking a token apart), then [`app`] and `pages/`.
+
+mod api;
+mod app;
+mod jwt;
+mod pages;
+mod session;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

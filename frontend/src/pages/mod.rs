@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod form;
+pub mod hello;
+pub mod home;
+pub mod inspector;
+pub mod login;
+pub mod register;
