@@ -1,7 +1,9 @@
 //! The command line, in the spirit of Django's `manage.py`: `serve` (the default), `migrate`,
 //! `createuser`, `flushexpiredtokens` and `token`.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -50,6 +52,9 @@ pub enum Command {
         /// Whose tokens to issue.
         username: String,
     },
+    /// Exit 0 when the server on BIND_ADDR answers `GET /healthz` with 200 (for container
+    /// health checks, which then need no curl in the image).
+    Healthcheck,
 }
 
 /// A failed command: the message to print and the process exit code.
@@ -101,6 +106,7 @@ pub fn execute(command: Command, settings: Settings) -> Result<(), Failure> {
         } => create_user(&settings, &username, staff, password_stdin),
         Command::Flushexpiredtokens => flush_expired_tokens(&settings),
         Command::Token { username } => print_token(&settings, &username),
+        Command::Healthcheck => healthcheck(&settings.bind_addr),
     }
 }
 
@@ -207,6 +213,37 @@ fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
         serde_json::to_string_pretty(&pair).map_err(|error| Failure::runtime(error.to_string()))?;
     println!("{json}");
     Ok(())
+}
+
+fn healthcheck(bind_addr: &str) -> Result<(), Failure> {
+    // A server bound to every interface is reached on loopback.
+    let addr = bind_addr
+        .replacen("0.0.0.0:", "127.0.0.1:", 1)
+        .replacen("[::]:", "[::1]:", 1);
+    let unhealthy = |why: String| Failure::runtime(format!("unhealthy: {why}"));
+    let socket = addr
+        .to_socket_addrs()
+        .map_err(|e| unhealthy(e.to_string()))?
+        .next()
+        .ok_or_else(|| unhealthy(format!("{addr} resolves to nothing")))?;
+    let timeout = Duration::from_secs(3);
+    let mut stream =
+        TcpStream::connect_timeout(&socket, timeout).map_err(|e| unhealthy(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| unhealthy(e.to_string()))?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| unhealthy(e.to_string()))?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        println!("healthy");
+        Ok(())
+    } else {
+        Err(unhealthy(format!("/healthz answered {status:?}")))
+    }
 }
 
 fn migrated_connection(settings: &Settings) -> Result<db::AnyConnection, Failure> {

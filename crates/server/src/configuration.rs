@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
 
 /// A setting that could not be used: which variable, what it expects, what it got.
@@ -139,6 +140,9 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     /// `FRONTEND_DIR`, default `dist`: the built frontend, served at `/`.
     pub frontend_dir: PathBuf,
+    /// `TRUSTED_PROXIES`: addresses or networks (comma separated) whose `X-Forwarded-For` is
+    /// believed. Default none: the client is the peer address.
+    pub trusted_proxies: Vec<IpNet>,
     /// Token settings.
     pub jwt: JwtSettings,
 }
@@ -185,6 +189,7 @@ impl Settings {
             ),
             bcrypt_cost: whole_number(&get, "BCRYPT_COST", 12, 4..=31)? as u32,
             frontend_dir: PathBuf::from(get("FRONTEND_DIR").unwrap_or_else(|| "dist".into())),
+            trusted_proxies: networks(get("TRUSTED_PROXIES"))?,
             jwt,
         })
     }
@@ -326,6 +331,26 @@ fn bind_addr(raw: Option<String>) -> Result<String, ConfigError> {
     }
 }
 
+fn networks(raw: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ConfigError::new(
+                "TRUSTED_PROXIES",
+                "comma-separated addresses or networks, for example 10.0.0.5,172.16.0.0/12",
+                raw,
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -455,6 +480,22 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "JWT_USER_ID_CLAIM"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let settings = settings_with(&[("TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12")]).unwrap();
+        let shown: Vec<String> = settings
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.5/32", "172.16.0.0/12"]);
+        let error = settings_with(&[("TRUSTED_PROXIES", "nginx")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TRUSTED_PROXIES: expected comma-separated addresses or networks, for example 10.0.0.5,172.16.0.0/12, got \"nginx\""
         );
     }
 }

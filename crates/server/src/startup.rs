@@ -21,6 +21,7 @@ use crate::configuration::{ConfigError, Settings};
 use crate::db::{Database, DbError};
 use crate::routes;
 use crate::state::AppState;
+use crate::telemetry::RequestSpan;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +143,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         )),
         hasher: Arc::new(hasher),
         challenge,
+        trusted_proxies: settings.trusted_proxies.clone(),
     })
 }
 
@@ -156,7 +158,7 @@ pub fn run(
         App::new()
             .app_data(state.clone())
             .wrap(from_fn(www_authenticate))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RequestSpan>::new())
             .configure(routes::configure)
             .configure(|cfg| routes::frontend::configure(cfg, &frontend_dir))
             .default_service(web::to(routes::not_found))

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderValue;
+use ipnet::IpNet;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenCodec;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     /// The `WWW-Authenticate` value sent with every 401, `Bearer realm="api"` by default.
     pub challenge: HeaderValue,
+    /// Proxies whose `X-Forwarded-For` is believed when logging the client address.
+    pub trusted_proxies: Vec<IpNet>,
 }

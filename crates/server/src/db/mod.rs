@@ -169,9 +169,16 @@ impl Database {
 /// Applies the migrations of the connection's backend that have not run yet; returns their names.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, DbError> {
     let applied = match conn {
-        AnyConnection::Postgresql(pg) => pg
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|versions| versions.iter().map(ToString::to_string).collect()),
+        AnyConnection::Postgresql(pg) => {
+            // Replicas starting together would race to create the same tables: the first to
+            // take this lock migrates, the others wait and then find nothing left to do.
+            diesel::sql_query("SELECT pg_advisory_lock(7243)").execute(pg)?;
+            let applied = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect());
+            diesel::sql_query("SELECT pg_advisory_unlock(7243)").execute(pg)?;
+            applied
+        }
         AnyConnection::Sqlite(sqlite) => sqlite
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect()),

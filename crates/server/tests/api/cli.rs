@@ -164,3 +164,41 @@ fn every_command_has_help() {
         );
     }
 }
+
+#[actix_web::test]
+async fn healthcheck_passes_against_a_running_server() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("0.0.0.0:{}", app.port);
+
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        server(dir.path(), &["healthcheck"], &[("BIND_ADDR", &bind)], "")
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(stdout(&output), "healthy\n", "{}", stderr(&output));
+}
+
+#[test]
+fn healthcheck_fails_when_nothing_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+
+    let output = server(
+        dir.path(),
+        &["healthcheck"],
+        &[("BIND_ADDR", &free.to_string())],
+        "",
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with("error: unhealthy: "),
+        "{}",
+        stderr(&output)
+    );
+}

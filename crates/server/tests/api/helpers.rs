@@ -7,7 +7,6 @@ use actix_web::dev::ServerHandle;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use claims::TokenPair;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use server::accounts;
@@ -15,6 +14,8 @@ use server::auth::password::PasswordHasher;
 use server::configuration::{DatabaseUrl, Settings};
 use server::db::{self, users};
 use server::startup::Application;
+
+use crate::postgres::{self, ScratchDatabase};
 
 /// The HMAC key every test app signs with, so tests can forge tokens of their own.
 pub const SECRET: &str = "integration-tests-signing-key-0123456789abcdef";
@@ -40,9 +41,9 @@ impl Backend {
     /// the PostgreSQL variants are skipped.
     pub fn postgres() -> Option<Self> {
         static SKIP_NOTICE: Once = Once::new();
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.trim().is_empty() => Some(Self::Postgres { admin_url }),
-            _ => {
+        match postgres::admin_url() {
+            Some(admin_url) => Some(Self::Postgres { admin_url }),
+            None => {
                 SKIP_NOTICE.call_once(|| {
                     eprintln!("note: TEST_DATABASE_URL is not set; PostgreSQL variants skipped")
                 });
@@ -302,17 +303,12 @@ impl Drop for TestApp {
     }
 }
 
-/// The database one test app owns.
+/// The database one test app owns, removed when dropped.
 pub enum TestDatabase {
-    /// An SQLite file in a directory removed on drop.
+    /// An SQLite file in a temporary directory.
     Sqlite(tempfile::TempDir),
-    /// A PostgreSQL database dropped on drop.
-    Postgres {
-        /// Where to connect to drop it.
-        admin_url: String,
-        /// Its name.
-        name: String,
-    },
+    /// A PostgreSQL database of its own.
+    Postgres(ScratchDatabase),
 }
 
 impl TestDatabase {
@@ -320,18 +316,7 @@ impl TestDatabase {
     pub fn create(backend: &Backend) -> Self {
         match backend {
             Backend::Sqlite => Self::Sqlite(tempfile::tempdir().expect("a temporary directory")),
-            Backend::Postgres { admin_url } => {
-                let name = format!("jwt_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(admin_url)
-                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL server");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("the test database is created");
-                Self::Postgres {
-                    admin_url: admin_url.clone(),
-                    name,
-                }
-            }
+            Backend::Postgres { admin_url } => Self::Postgres(ScratchDatabase::create(admin_url)),
         }
     }
 
@@ -339,35 +324,9 @@ impl TestDatabase {
     pub fn url(&self) -> String {
         match self {
             Self::Sqlite(dir) => dir.path().join("db.sqlite3").display().to_string(),
-            Self::Postgres { admin_url, name } => database_url_for(admin_url, name),
+            Self::Postgres(database) => database.url.clone(),
         }
     }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Self::Postgres { admin_url, name } = self
-            && let Ok(mut admin) = PgConnection::establish(admin_url)
-        {
-            // FORCE ends the connections the stopped server's pool may still hold.
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
-}
-
-/// `admin_url` with its database name replaced by `name`.
-pub fn database_url_for(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (admin_url, String::new()),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority_end..].find('/') {
-        Some(slash) => &base[..authority_end + slash],
-        None => base,
-    };
-    format!("{server}/{name}{query}")
 }
 
 /// Asserts the status and the exact JSON body of a response, and that every 401 carries the

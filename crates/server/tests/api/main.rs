@@ -3,6 +3,8 @@
 //! `TEST_DATABASE_URL` is set; most also run under simplejwt's default token settings.
 
 mod helpers;
+#[path = "../support/postgres.rs"]
+mod postgres;
 mod proxy;
 
 mod bad_input;

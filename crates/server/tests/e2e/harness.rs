@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -47,11 +47,14 @@ pub fn missing(what: &str) {
     );
 }
 
-/// The `server` binary, serving `dist/` and the API on a free port with its own SQLite file.
+/// The `server` binary, serving `dist/` and the API on a free port (with its own SQLite file
+/// unless the settings name a `DATABASE_URL`).
 pub struct ServerProcess {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// Everything it has logged so far.
+    pub log: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -70,6 +73,7 @@ impl ServerProcess {
             .arg("serve")
             .current_dir(dir.path())
             .env("FRONTEND_DIR", &dist)
+            .env("DATABASE_URL", "sqlite://db.sqlite3")
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("BCRYPT_COST", "4")
             .env("RUST_LOG", "info")
@@ -78,17 +82,76 @@ impl ServerProcess {
             .stderr(Stdio::piped())
             .spawn()
             .context("starting the server binary")?;
+        let log = Arc::new(Mutex::new(String::new()));
         let base = read_announced(
             child.stderr.take().expect("piped"),
             "serving the API at ",
             Duration::from_secs(20),
+            log.clone(),
         )
         .context("the server did not say where it listens")?;
-        Ok(Self {
+        let server = Self {
             child,
             base,
+            log,
             _dir: dir,
-        })
+        };
+        server.wait_until_healthy()?;
+        Ok(server)
+    }
+
+    /// Waits (up to 10 s) until `GET /healthz` answers 200: the server is serving, and its
+    /// signal handlers are in place.
+    fn wait_until_healthy(&self) -> Result<()> {
+        use std::io::{Read, Write};
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut answer = String::new();
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port())) {
+                let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
+                let _ = stream.read_to_string(&mut answer);
+            }
+            if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{} never became healthy: {answer:?}", self.base);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.base
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("the base URL ends with a port")
+    }
+
+    /// Sends SIGKILL: the process dies at once, mid-request if need be.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                bail!("still running {timeout:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The full URL of `path`.
@@ -104,17 +167,22 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Reads lines from `stream` (on a thread that keeps draining it afterwards) until one
-/// contains `marker`; returns the rest of that line after the marker.
-fn read_announced(
+/// Reads lines from `stream` into `log` (on a thread that keeps draining it afterwards) until
+/// one contains `marker`; returns the rest of that line after the marker.
+pub fn read_announced(
     stream: impl std::io::Read + Send + 'static,
     marker: &'static str,
     timeout: Duration,
+    log: Arc<Mutex<String>>,
 ) -> Result<String> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Ok(mut log) = log.lock() {
+                log.push_str(&line);
+                log.push('\n');
+            }
             if !sent && let Some(at) = line.find(marker) {
                 let rest = line[at + marker.len()..].trim().to_owned();
                 let _ = sender.send(rest);
@@ -160,6 +228,7 @@ impl Browser {
             chromedriver.stdout.take().expect("piped"),
             "started successfully on port ",
             Duration::from_secs(20),
+            Arc::default(),
         )?;
         let port: u16 = announced
             .trim_end_matches('.')
@@ -303,21 +372,27 @@ impl Browser {
     }
 }
 
-/// Runs one browser test: skips without the tools, and on failure saves a screenshot under
-/// `target/` and prints its path before failing.
+/// Runs one browser test against a fresh server: skips without the tools, and on failure
+/// saves a screenshot under `target/` and prints its path before failing.
 pub async fn run<F>(name: &str, settings: &[(&str, &str)], test: F)
 where
     F: AsyncFnOnce(&Browser, &ServerProcess) -> Result<()>,
 {
-    // One browser at a time: two cores do not run several Chromiums well.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = ONE_AT_A_TIME.lock().await;
-
+    let _turn = exclusive().await;
     let server = ServerProcess::start(settings).expect("the server starts");
+    with_browser(name, async |browser| test(browser, &server).await).await;
+}
+
+/// Runs `test` with a browser: skips without the tools; on failure saves a screenshot under
+/// `target/browser-screenshots/`, prints its path and fails.
+pub async fn with_browser<F>(name: &str, test: F)
+where
+    F: AsyncFnOnce(&Browser) -> Result<()>,
+{
     let Some(browser) = Browser::start().await.expect("the browser starts") else {
         return;
     };
-    let outcome = test(&browser, &server).await;
+    let outcome = test(&browser).await;
     if let Err(error) = &outcome {
         let shot = screenshot_dir().join(format!("{name}.png"));
         match browser.screenshot(&shot).await {
@@ -328,6 +403,12 @@ where
         panic!("{name} failed: {error:#}");
     }
     browser.close().await;
+}
+
+/// One end-to-end test at a time: two cores do not run several browsers and stacks well.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    ONE_AT_A_TIME.lock().await
 }
 
 /// Where screenshots go: `target/browser-screenshots/`.

@@ -1,23 +1,19 @@
 //! The frontend in a real browser: headless Chromium against the `server` binary serving the
 //! built `dist/`, as `cargo xtask serve` runs it.
 
-mod harness;
-
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use harness::{Browser, ServerProcess, run, screenshot_dir};
 use thirtyfour::By;
+
+use crate::harness::{self, Browser, run, screenshot_dir};
 
 const PASSWORD: &str = "correct-horse-battery";
 
-/// Registers `username`, logs in, and waits for the Hello page's greeting.
-async fn register_and_log_in(
-    browser: &Browser,
-    server: &ServerProcess,
-    username: &str,
-) -> Result<()> {
-    browser.open(&server.url("/register")).await?;
+/// Registers `username`, logs in, and waits for the Hello page's greeting; `base` is where
+/// the app is served (the server itself, or nginx in front of it).
+pub async fn register_and_log_in(browser: &Browser, base: &str, username: &str) -> Result<()> {
+    browser.open(&format!("{base}/register")).await?;
     browser.fill("username", username).await?;
     browser.fill("password", PASSWORD).await?;
     browser.click("register-submit").await?;
@@ -35,7 +31,7 @@ async fn register_and_log_in(
 #[tokio::test]
 async fn register_log_in_and_hello_shows_the_greeting_and_a_curl_command() {
     run("hello", &[], async |browser, server| {
-        register_and_log_in(browser, server, "ada").await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
 
         let nav = browser.text_of("nav-user", |t| t.contains("ada")).await?;
         ensure!(nav == "Logged in as ada", "navigation says {nav:?}");
@@ -58,7 +54,7 @@ async fn register_log_in_and_hello_shows_the_greeting_and_a_curl_command() {
 #[tokio::test]
 async fn the_inspector_shows_an_access_token_and_a_countdown_that_decreases() {
     run("inspector", &[], async |browser, server| {
-        register_and_log_in(browser, server, "ada").await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
         browser.click_link("Token inspector").await?;
         browser.wait_for_path("/inspector").await?;
 
@@ -84,7 +80,7 @@ async fn the_inspector_shows_an_access_token_and_a_countdown_that_decreases() {
 async fn the_access_token_is_refreshed_silently_and_the_refresh_token_rotates() {
     let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "3")];
     run("silent-refresh", &settings, async |browser, server| {
-        register_and_log_in(browser, server, "ada").await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
         let before = browser.stored_refresh_token().await?;
 
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -108,7 +104,7 @@ async fn the_access_token_is_refreshed_silently_and_the_refresh_token_rotates() 
 #[tokio::test]
 async fn a_page_reload_keeps_the_session() {
     run("reload", &[], async |browser, server| {
-        register_and_log_in(browser, server, "ada").await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
 
         browser.driver.refresh().await?;
 
@@ -126,7 +122,7 @@ async fn a_page_reload_keeps_the_session() {
 #[tokio::test]
 async fn after_logging_out_hello_sends_you_to_log_in_and_the_old_refresh_token_is_refused() {
     run("logout", &[], async |browser, server| {
-        register_and_log_in(browser, server, "ada").await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
         let refresh = browser
             .stored_refresh_token()
             .await?

@@ -1,0 +1,10 @@
+//! End-to-end tests with real processes: the `server` binary serving the built frontend,
+//! headless Chromium, and the project's nginx config in front of two replicas.
+
+mod harness;
+#[path = "../support/postgres.rs"]
+mod postgres;
+
+mod browser;
+mod deployment;
+mod stack;

@@ -1,0 +1,515 @@
+//! The production shape, natively: the project's own `nginx/nginx.conf.template`, rendered for
+//! loopback, in front of two `server` replicas sharing one PostgreSQL database.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::browser::register_and_log_in;
+use crate::harness::{ServerProcess, exclusive, find_tool, missing, with_browser, workspace_root};
+use crate::postgres::{self, ScratchDatabase};
+
+const SECRET: &str = "stack-tests-signing-key-0123456789abcdef";
+const PASSWORD: &str = "correct-horse-battery";
+
+/// nginx in front of two replicas on one database.
+struct Stack {
+    /// nginx: `http://127.0.0.1:PORT`.
+    base: String,
+    replicas: Vec<ServerProcess>,
+    nginx: Child,
+    dir: tempfile::TempDir,
+    _database: ScratchDatabase,
+}
+
+impl Stack {
+    /// Starts the stack, or `None` (after saying why) without nginx or PostgreSQL.
+    fn start() -> Result<Option<Self>> {
+        let Some(nginx) = find_tool("NGINX", &["nginx"]) else {
+            missing("nginx (NGINX)");
+            return Ok(None);
+        };
+        let Some(admin_url) = postgres::admin_url() else {
+            missing("PostgreSQL for the two replicas (TEST_DATABASE_URL)");
+            return Ok(None);
+        };
+        let database = ScratchDatabase::create(&admin_url);
+        let settings = [
+            ("DATABASE_URL", database.url.as_str()),
+            ("SECRET_KEY", SECRET),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ];
+        let replicas = vec![
+            ServerProcess::start(&settings)?,
+            ServerProcess::start(&settings)?,
+        ];
+        let upstreams: String = replicas
+            .iter()
+            .map(|r| {
+                format!(
+                    "server 127.0.0.1:{} max_fails=1 fail_timeout=10s; ",
+                    r.port()
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir()?;
+        // nginx's workers run as an unprivileged user when the tests run as root.
+        set_mode(dir.path(), 0o777)?;
+        let port = free_port()?;
+        render_config(dir.path(), port, &upstreams)?;
+        let nginx = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting nginx")?;
+        let stack = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            replicas,
+            nginx,
+            dir,
+            _database: database,
+        };
+        stack.wait_until_listening(port)?;
+        Ok(Some(stack))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn wait_until_listening(&self, port: u16) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
+                bail!("nginx did not listen on {port}: {log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// nginx's access log so far.
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.nginx.kill();
+        let _ = self.nginx.wait();
+    }
+}
+
+/// Fills the template's placeholders for loopback; the same file the `web` image renders.
+fn render_config(dir: &Path, port: u16, upstreams: &str) -> Result<()> {
+    let nginx_dir = workspace_root().join("nginx");
+    let template = std::fs::read_to_string(nginx_dir.join("nginx.conf.template"))?;
+    let rendered = template
+        .replace("${NGINX_LISTEN}", &format!("127.0.0.1:{port}"))
+        .replace("${NGINX_RUNTIME_DIR}", &dir.to_string_lossy())
+        .replace(
+            "${NGINX_DIST_DIR}",
+            &workspace_root().join("dist").to_string_lossy(),
+        )
+        .replace("${NGINX_RESOLVER}", "")
+        .replace("${NGINX_UPSTREAMS}", upstreams);
+    ensure!(
+        !rendered.contains("${NGINX_"),
+        "a placeholder of nginx.conf.template was left unfilled"
+    );
+    std::fs::write(dir.join("nginx.conf"), rendered)?;
+    std::fs::copy(
+        nginx_dir.join("proxy_params.conf"),
+        dir.join("proxy_params.conf"),
+    )?;
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
+
+/// Runs `test` on a fresh stack, one at a time; skips without nginx or PostgreSQL.
+async fn on_stack<F>(test: F)
+where
+    F: AsyncFnOnce(&mut Stack) -> Result<()>,
+{
+    let _turn = exclusive().await;
+    let Some(mut stack) = Stack::start().expect("the stack starts") else {
+        return;
+    };
+    if let Err(error) = test(&mut stack).await {
+        let log = std::fs::read_to_string(stack.dir.path().join("error.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(10).collect();
+        panic!(
+            "{error:#}\nlast lines of nginx's error log:\n{}",
+            tail.join("\n")
+        );
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// Registers `username` through `base` and returns a fresh token pair.
+async fn user_with_tokens(base: &str, username: &str) -> Result<Value> {
+    let credentials = json!({"username": username, "password": PASSWORD});
+    let created = client()
+        .post(format!("{base}/api/register/"))
+        .json(&credentials)
+        .send()
+        .await?;
+    ensure!(created.status() == 201, "register: {}", created.status());
+    let pair = client()
+        .post(format!("{base}/api/token/"))
+        .json(&credentials)
+        .send()
+        .await?;
+    ensure!(pair.status() == 200, "obtain: {}", pair.status());
+    Ok(pair.json().await?)
+}
+
+#[tokio::test]
+async fn the_browser_flow_works_through_nginx() {
+    on_stack(async |stack| {
+        let base = stack.base.clone();
+        with_browser("stack-browser", async |browser| {
+            register_and_log_in(browser, &base, "ada").await?;
+            browser.click("logout-button").await?;
+            browser.wait_for_path("/").await
+        })
+        .await;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_from_one_replica_works_on_the_other_and_logout_holds_on_both() {
+    on_stack(async |stack| {
+        let (a, b) = (
+            stack.replicas[0].base.clone(),
+            stack.replicas[1].base.clone(),
+        );
+        let pair = user_with_tokens(&a, "ada").await?;
+        let access = pair["access"].as_str().context("access")?;
+
+        let hello_on_b = client()
+            .get(format!("{b}/hello/"))
+            .bearer_auth(access)
+            .send()
+            .await?;
+        ensure!(
+            hello_on_b.status() == 200,
+            "hello on B: {}",
+            hello_on_b.status()
+        );
+
+        let logout_on_a = client()
+            .post(format!("{a}/api/token/blacklist/"))
+            .json(&json!({"refresh": pair["refresh"]}))
+            .send()
+            .await?;
+        ensure!(
+            logout_on_a.status() == 200,
+            "logout on A: {}",
+            logout_on_a.status()
+        );
+        let refresh_on_b = client()
+            .post(format!("{b}/api/token/refresh/"))
+            .json(&json!({"refresh": pair["refresh"]}))
+            .send()
+            .await?;
+        let status = refresh_on_b.status();
+        let body: Value = refresh_on_b.json().await?;
+        ensure!(
+            status == 401
+                && body == json!({"detail": "Token is blacklisted", "code": "token_not_valid"}),
+            "refresh on B after logout on A: {status} {body}"
+        );
+        println!("minted on A, accepted on B: 200; blacklisted on A, refused on B: 401");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn killing_a_replica_mid_traffic_fails_no_request() {
+    on_stack(async |stack| {
+        let pair = user_with_tokens(&stack.base, "ada").await?;
+        let access = pair["access"].as_str().context("access")?.to_owned();
+        let client = client();
+        let mut failures = Vec::new();
+        for i in 0..200 {
+            if i == 50 {
+                stack.replicas[0].kill();
+            }
+            let response = client
+                .get(stack.url("/hello/"))
+                .bearer_auth(&access)
+                .send()
+                .await;
+            match response {
+                Ok(r) if r.status() == 200 => {}
+                Ok(r) => failures.push(format!("#{i}: {}", r.status())),
+                Err(e) => failures.push(format!("#{i}: {e}")),
+            }
+        }
+        println!(
+            "200 GETs of /hello/ through nginx, replica A killed (SIGKILL) before #50: {} failed",
+            failures.len()
+        );
+        ensure!(failures.is_empty(), "failed requests: {failures:?}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_login_flood_over_the_limit_gets_429_in_json_while_hello_answers() {
+    on_stack(async |stack| {
+        let pair = user_with_tokens(&stack.base, "ada").await?;
+        let access = pair["access"].as_str().context("access")?.to_owned();
+        let credentials = json!({"username": "ada", "password": PASSWORD});
+        let client = client();
+
+        let logins = join_all((0..60).map(|_| {
+            client
+                .post(stack.url("/api/token/"))
+                .json(&credentials)
+                .send()
+        }));
+        let hellos = async {
+            let mut statuses = Vec::new();
+            for _ in 0..20 {
+                let response = client
+                    .get(stack.url("/hello/"))
+                    .bearer_auth(&access)
+                    .send()
+                    .await;
+                statuses.push(response.map_or(0, |r| r.status().as_u16()));
+            }
+            statuses
+        };
+        let (logins, hellos) = tokio::join!(logins, hellos);
+
+        let mut throttled = 0;
+        let mut accepted = 0;
+        for response in logins {
+            let response = response?;
+            match response.status().as_u16() {
+                429 => {
+                    throttled += 1;
+                    let kind = response.headers()["Content-Type"].to_str()?.to_owned();
+                    let body: Value = response.json().await?;
+                    ensure!(kind == "application/json", "429 content type {kind}");
+                    ensure!(body == json!({"detail": "Request was throttled."}), "429 body {body}");
+                }
+                200 => accepted += 1,
+                other => bail!("a login answered {other}"),
+            }
+        }
+        println!("60 concurrent logins: {accepted} accepted, {throttled} throttled (429); /hello/ meanwhile: {hellos:?}");
+        ensure!(throttled >= 30, "only {throttled} of 60 were throttled");
+        ensure!(hellos.iter().all(|s| *s == 200), "/hello/ during the flood: {hellos:?}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_2mb_body_gets_413_in_json() {
+    on_stack(async |stack| {
+        let huge = format!("{{\"username\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
+        let response = client()
+            .post(stack.url("/api/register/"))
+            .header("Content-Type", "application/json")
+            .body(huge)
+            .send()
+            .await?;
+        let status = response.status();
+        let kind = response.headers()["Content-Type"].to_str()?.to_owned();
+        let body: Value = response.json().await?;
+        println!("2 MB body: {status} {body}");
+        ensure!(status == 413, "status {status}");
+        ensure!(kind == "application/json", "content type {kind}");
+        ensure!(
+            body == json!({"detail": "Request body is too large."}),
+            "body {body}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+const SECURITY_HEADERS: [&str; 4] = [
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+];
+
+#[tokio::test]
+async fn security_headers_are_on_every_response_errors_included() {
+    on_stack(async |stack| {
+        let client = client();
+        let requests = [
+            ("GET /", client.get(stack.url("/"))),
+            ("GET /login (app fallback)", client.get(stack.url("/login"))),
+            (
+                "GET /hello/ without a token (401)",
+                client.get(stack.url("/hello/")),
+            ),
+            (
+                "GET /api/nothing/ (404 from the API)",
+                client.get(stack.url("/api/nothing/")),
+            ),
+            (
+                "GET a missing hashed asset (404)",
+                client.get(stack.url("/app-0123456789abcdef.js")),
+            ),
+            (
+                "POST 2 MB (413)",
+                client
+                    .post(stack.url("/api/token/"))
+                    .header("Content-Type", "application/json")
+                    .body(vec![b' '; 2 * 1024 * 1024]),
+            ),
+        ];
+        for (label, request) in requests {
+            let response = request.send().await?;
+            let status = response.status();
+            let headers = response.headers();
+            let missing: Vec<&str> = SECURITY_HEADERS
+                .iter()
+                .copied()
+                .filter(|name| !headers.contains_key(*name))
+                .collect();
+            let server = headers
+                .get("Server")
+                .map(|v| v.to_str().unwrap_or("?").to_owned());
+            println!(
+                "{label}: {status}, security headers missing: {missing:?}, Server: {server:?}"
+            );
+            ensure!(missing.is_empty(), "{label}: missing {missing:?}");
+            ensure!(
+                server.as_deref() == Some("nginx"),
+                "{label}: Server {server:?} shows a version"
+            );
+        }
+        let csp = client.get(stack.url("/")).send().await?.headers()["Content-Security-Policy"]
+            .to_str()?
+            .to_owned();
+        ensure!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "CSP: {csp}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn static_files_are_cached_by_name_and_compressed() {
+    on_stack(async |stack| {
+        let client = client();
+        let index = client.get(stack.url("/")).send().await?;
+        ensure!(
+            index.headers()["Cache-Control"] == "no-cache",
+            "index: {:?}",
+            index.headers()
+        );
+        let html = index.text().await?;
+        let script = html
+            .split("src=\"/")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .context("index.html names its script")?
+            .to_owned();
+        let wasm = std::fs::read_dir(workspace_root().join("dist"))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find(|name| name.ends_with(".wasm"))
+            .context("dist has a wasm file")?;
+
+        let js = client.get(stack.url(&format!("/{script}"))).send().await?;
+        ensure!(
+            js.headers()["Cache-Control"] == "public, max-age=31536000, immutable",
+            "{script}: {:?}",
+            js.headers()
+        );
+        let compressed = client
+            .get(stack.url(&format!("/{wasm}")))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await?;
+        let headers = compressed.headers();
+        ensure!(
+            headers["Content-Type"] == "application/wasm",
+            "{wasm}: {headers:?}"
+        );
+        ensure!(
+            headers.get("Content-Encoding").is_some_and(|v| v == "gzip"),
+            "{wasm}: {headers:?}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nginx_and_the_backend_log_the_same_request_id() {
+    on_stack(async |stack| {
+        let response = client().get(stack.url("/healthz")).send().await?;
+        ensure!(response.status() == 200, "healthz: {}", response.status());
+        let access_log = stack.access_log();
+        let line = access_log
+            .lines()
+            .last()
+            .context("nginx logged the request")?;
+        let id = line
+            .split("request_id=")
+            .nth(1)
+            .context("the log line has a request id")?
+            .trim();
+        let logged_by_a_replica = stack.replicas.iter().any(|r| {
+            r.log
+                .lock()
+                .is_ok_and(|log| log.contains(&format!("request_id={id}")))
+        });
+        ensure!(logged_by_a_replica, "no replica logged request_id={id}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_a_replica_gracefully() {
+    let _turn = exclusive().await;
+    let mut server = ServerProcess::start(&[]).expect("the server starts");
+
+    let status = server.terminate(Duration::from_secs(15)).expect("it exits");
+
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
