@@ -3,7 +3,9 @@
 //! - `serve`: builds the frontend and the server, and serves both at http://127.0.0.1:8000.
 //! - `test`: builds what the tests need and runs every test.
 //! - `frontend`: builds the frontend into `dist/` only.
+//! - `docs`: builds the book into `target/book/`.
 
+mod docs;
 mod frontend;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ Commands:
   serve [server args...]   build the frontend and the server, serve both at http://127.0.0.1:8000
   test [test filter...]    run every test (PostgreSQL too when TEST_DATABASE_URL is set)
   frontend                 build the frontend into dist/
+  docs                     build the book into target/book/ (installs mdBook the first time)
 ";
 
 fn main() -> ExitCode {
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&rest),
         Some("test") => test(&rest),
         Some("frontend") => frontend::build(&workspace_root()).map(drop),
+        Some("docs") => docs::build(&workspace_root()).map(drop),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -73,6 +77,7 @@ fn test(filters: &[String]) -> Result<(), String> {
         ),
     }
     frontend::build(&workspace_root())?;
+    docs::build(&workspace_root())?;
     step("building and running the tests");
     // The native crates only (the workspace's default members): the frontend is wasm.
     let mut args = vec!["test"];

@@ -215,13 +215,13 @@ async fn countdown(browser: &Browser) -> Result<i64> {
     Ok(seconds.parse()?)
 }
 
-/// Saves a screenshot under `target/browser-screenshots/`, and into `docs/images/` for the
+/// Saves a screenshot under `target/browser-screenshots/`, and into `docs/src/images/` for the
 /// README when `SAVE_README_SCREENSHOTS=1`.
 async fn save_for_readme(browser: &Browser, name: &str) -> Result<()> {
     let shot = screenshot_dir().join(format!("{name}.png"));
     browser.screenshot(&shot).await?;
     if std::env::var("SAVE_README_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        let docs = harness::workspace_root().join("docs/images");
+        let docs = harness::workspace_root().join("docs/src/images");
         std::fs::create_dir_all(&docs)?;
         std::fs::copy(&shot, docs.join(format!("{name}.png")))?;
     }

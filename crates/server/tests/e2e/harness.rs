@@ -23,10 +23,12 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A tool from the environment variable `variable`, else the first of `names` on `PATH`
+/// A tool from the environment variable `variable` (unless empty), else the first of `names` on `PATH`
 /// (or in `/usr/sbin`, where Debian puts nginx).
 pub fn find_tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
+    if !variable.is_empty()
+        && let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty())
+    {
         return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -119,6 +121,11 @@ impl ServerProcess {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The directory it runs in (its SQLite file and development key are there).
+    pub fn workdir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// The port it listens on.

@@ -7,4 +7,5 @@ mod postgres;
 
 mod browser;
 mod deployment;
+mod docs;
 mod stack;
