@@ -14,6 +14,7 @@ use actix_web::{App, HttpServer, web};
 use actix_web_httpauth::headers::www_authenticate::bearer::Bearer;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::hashing::HashingPool;
 use crate::auth::keys::{self, KeyOrigin};
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenCodec;
@@ -142,6 +143,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             keys.decoding,
         )),
         hasher: Arc::new(hasher),
+        hashing: Arc::new(HashingPool::per_core()),
         challenge,
         trusted_proxies: settings.trusted_proxies.clone(),
     })

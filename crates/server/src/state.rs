@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderValue;
 use ipnet::IpNet;
 
+use crate::auth::hashing::HashingPool;
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenCodec;
 use crate::db::Database;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCodec>,
     /// Hashes and checks passwords.
     pub hasher: Arc<PasswordHasher>,
+    /// The low-priority threads bcrypt runs on.
+    pub hashing: Arc<HashingPool>,
     /// The `WWW-Authenticate` value sent with every 401, `Bearer realm="api"` by default.
     pub challenge: HeaderValue,
     /// Proxies whose `X-Forwarded-For` is believed when logging the client address.

@@ -4,7 +4,9 @@
 //! - `test`: builds what the tests need and runs every test.
 //! - `frontend`: builds the frontend into `dist/` only.
 //! - `docs`: builds the book into `target/book/`.
+//! - `bench`: this server against the Django peer, side by side.
 
+mod bench;
 mod docs;
 mod frontend;
 
@@ -19,6 +21,7 @@ Commands:
   test [test filter...]    run every test (PostgreSQL too when TEST_DATABASE_URL is set)
   frontend                 build the frontend into dist/
   docs                     build the book into target/book/ (installs mdBook the first time)
+  bench [--save]           benchmark against the Django + simplejwt peer (needs wrk, python3)
 ";
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("frontend") => frontend::build(&workspace_root()).map(drop),
         Some("docs") => docs::build(&workspace_root()).map(drop),
+        Some("bench") => bench::run_all(&workspace_root(), &rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -3,10 +3,9 @@
 //! serializer: `TokenObtainPairSerializer`, `TokenRefreshSerializer`, `TokenVerifySerializer`,
 //! `TokenBlacklistSerializer`, plus registration.
 //!
-//! Database work and bcrypt run on the blocking pool; no database connection is held while
-//! bcrypt runs.
+//! Database work runs on the blocking pool and bcrypt on the low-priority hashing pool
+//! ([`crate::auth::hashing`]); no database connection is held while bcrypt runs.
 
-use actix_web::web;
 use chrono::{NaiveDateTime, Utc};
 use claims::{RefreshResponse, RegisteredUser, TokenPair, TokenType};
 
@@ -31,7 +30,7 @@ pub async fn obtain_pair(
         .run(move |conn| users::find_by_username(conn, &username))
         .await?;
     let hasher = state.hasher.clone();
-    let user = blocking(move || match user {
+    let user = hashing(state, move || match user {
         Some(user) if hasher.verify(&password, &user.password) => Some(user),
         Some(_) => None,
         None => {
@@ -192,7 +191,7 @@ pub async fn blacklist(state: &AppState, token: String) -> Result<(), ApiError> 
 }
 
 /// `POST /api/register/`: creates an account. Validation and the taken-username check come
-/// first, then bcrypt (on the blocking pool, holding no connection), then the insert.
+/// first, then bcrypt (on the hashing pool, holding no connection), then the insert.
 pub async fn register(
     state: &AppState,
     username: String,
@@ -212,7 +211,7 @@ pub async fn register(
         return Err(accounts::username_taken().into());
     }
     let hasher = state.hasher.clone();
-    let hash = blocking(move || hasher.hash(&password))
+    let hash = hashing(state, move || hasher.hash(&password))
         .await?
         .map_err(|e| ApiError::from(CreateUserError::from(e)))?;
     let user = state
@@ -299,11 +298,14 @@ impl OwnedOutstanding {
     }
 }
 
-/// Runs CPU-heavy work (bcrypt) on the blocking pool.
-async fn blocking<T: Send + 'static>(
+/// Runs bcrypt work on the low-priority hashing pool.
+async fn hashing<T: Send + 'static>(
+    state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    web::block(work)
+    state
+        .hashing
+        .run(work)
         .await
-        .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

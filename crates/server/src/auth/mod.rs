@@ -3,6 +3,7 @@
 
 pub mod extractor;
 pub mod flows;
+pub mod hashing;
 pub mod keys;
 pub mod password;
 pub mod tokens;

@@ -103,6 +103,7 @@ pub fn is_page_path(path: &str) -> bool {
     let api = path == "/api"
         || path.starts_with("/api/")
         || path.starts_with("/hello/")
+        || path.starts_with("/ping/")
         || path == "/healthz";
     let last = path.rsplit('/').next().unwrap_or_default();
     !api && !last.contains('.')

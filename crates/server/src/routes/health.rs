@@ -1,4 +1,5 @@
-//! `GET /healthz`: for load balancers and container health checks.
+//! `GET /healthz`: for load balancers and container health checks; `GET /ping/`: the cheapest
+//! answer the API gives, the baseline the benchmarks compare `/hello/` with.
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -10,4 +11,9 @@ use crate::state::AppState;
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping().await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
+}
+
+/// 200 `{"message": "pong"}`, with no authentication and no database.
+pub async fn ping() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"message": "pong"}))
 }

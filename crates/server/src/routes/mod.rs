@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get("/hello/").to(hello::hello))
         .service(get("/api/hello/").to(hello::hello))
         .service(get("/api/me/").to(users::me))
-        .service(get("/healthz").to(health::healthz));
+        .service(get("/healthz").to(health::healthz))
+        .service(get("/ping/").to(health::ping));
 }
 
 /// Anything no route matches: DRF's 404.

@@ -10,6 +10,18 @@ use crate::proxy::Proxy;
 
 every_database!(healthz_is_ok_while_the_database_answers);
 
+#[actix_web::test]
+async fn ping_answers_without_a_token() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+
+    assert_json(
+        app.get("/ping/", None).await,
+        200,
+        json!({"message": "pong"}),
+    )
+    .await;
+}
+
 async fn healthz_is_ok_while_the_database_answers(backend: Backend) {
     let app = TestApp::spawn_with(&backend, &[]).await;
 

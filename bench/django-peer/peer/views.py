@@ -1,0 +1,19 @@
+"""The tutorial's protected view, and an unauthenticated one to compare it with."""
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class HelloView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request):
+        return Response({"message": "Hello, World!"})
+
+
+class PingView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def get(self, request):
+        return Response({"message": "pong"})
