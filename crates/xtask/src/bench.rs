@@ -4,7 +4,8 @@
 //!
 //! Tune with `BENCH_SECONDS` (per run, default 5), `BENCH_ROUNDS` (default 2) and
 //! `BENCH_CONNECTIONS` (default 32); `BENCH_ONLY=hello` runs only the scenarios whose name
-//! contains "hello".
+//! contains "hello". With `BENCH_DATABASE_URL=postgres://...` (a database of its own: the
+//! server creates its tables there), this server also runs on PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -181,7 +182,7 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
     let runs = AtomicU64::new(0);
     let fresh_tokens = || -> Result<PathBuf, String> {
         let run = runs.fetch_add(1, Ordering::Relaxed);
-        mint_refresh_tokens(&tokens, run, 40_000 * seconds as usize)?;
+        mint_refresh_tokens(&tokens, run, 40_000 * seconds as usize, 1)?;
         Ok(scripts.rotating_refresh(&tokens))
     };
     compare(
@@ -223,6 +224,48 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
             )
         },
     )?;
+
+    if let Some(url) = std::env::var("BENCH_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+    {
+        let ours_pg = start_ours(
+            root,
+            &work,
+            "ours-postgres",
+            18082,
+            &[("DATABASE_URL", &url)],
+        )?;
+        let pg_pair = login(&ours_pg.base)?;
+        let user_id = user_id(&ours_pg.base, &access(&pg_pair))?;
+        compare(
+            "PostgreSQL: GET /hello/ with a token",
+            &|| {
+                wrk(
+                    &ours_pg,
+                    &get.with_path("/hello/"),
+                    &bearer(access(&pg_pair)),
+                )
+            },
+            &|| {
+                wrk(
+                    &peer,
+                    &get.with_path("/hello/"),
+                    &bearer(access(&peer_pair)),
+                )
+            },
+        )?;
+        let pg_tokens = || -> Result<PathBuf, String> {
+            let run = runs.fetch_add(1, Ordering::Relaxed);
+            mint_refresh_tokens(&tokens, run, 40_000 * seconds as usize, user_id)?;
+            Ok(scripts.rotating_refresh(&tokens))
+        };
+        compare(
+            "PostgreSQL: POST /api/token/refresh/ (ours rotating + blacklisting; peer: simplejwt defaults)",
+            &|| wrk(&ours_pg, &pg_tokens()?, &[]),
+            &|| wrk(&peer, &scripts.refresh(&refresh(&peer_pair)), &[]),
+        )?;
+    }
 
     step("raw bcrypt verify rate at cost 12 on every core");
     let raw_bcrypt = raw_bcrypt_rate(cores, Duration::from_secs(3));
@@ -271,7 +314,8 @@ fn start_ours(
         "/api/register/",
         &json!({"username": USERNAME, "password": PASSWORD}),
     )?;
-    if created.0 != 201 {
+    // 400: the user exists already (a PostgreSQL database kept from an earlier run).
+    if created.0 != 201 && created.0 != 400 {
         return Err(format!("registering on {name}: {}", created.0));
     }
     Ok(side)
@@ -615,7 +659,7 @@ fn group_rss_kib(group: u32) -> u64 {
 
 /// Valid refresh tokens for user 1, signed with the server's key, each used once by the
 /// rotating-refresh run (the server records a token it never issued and blacklists it).
-fn mint_refresh_tokens(path: &Path, run: u64, count: usize) -> Result<(), String> {
+fn mint_refresh_tokens(path: &Path, run: u64, count: usize, user_id: i64) -> Result<(), String> {
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let now = std::time::SystemTime::now()
@@ -629,7 +673,7 @@ fn mint_refresh_tokens(path: &Path, run: u64, count: usize) -> Result<(), String
             "exp": now + 86_400,
             "iat": now,
             "jti": format!("{run:08x}{index:024x}"),
-            "user_id": "1",
+            "user_id": user_id.to_string(),
         });
         let token = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())?;
         lines.push_str(&token);
@@ -671,6 +715,20 @@ fn login(base: &str) -> Result<Value, String> {
         return Err(format!("logging in on {base}: {status} {body}"));
     }
     serde_json::from_str(&body).map_err(|e| e.to_string())
+}
+
+/// The id of the user an access token belongs to (`GET /api/me/`).
+fn user_id(base: &str, access: &str) -> Result<i64, String> {
+    let (status, body) = http(
+        base,
+        &format!(
+            "GET /api/me/ HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer {access}\r\n\r\n"
+        ),
+    )?;
+    let me: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    me["id"]
+        .as_i64()
+        .ok_or_else(|| format!("GET /api/me/ answered {status} {body}"))
 }
 
 fn http_get(base: &str, path: &str) -> Result<(u16, String), String> {
@@ -887,7 +945,10 @@ impl Report {
              Both ran side by side on one machine, on loopback, driven by [wrk](https://github.com/wg/wrk), \
              alternating the two so that noise hits both.\n\n\
              - **Machine**: {machine}, {cores} cores.\n- **Date**: {date}.\n\
-             - **Command**: `cargo xtask bench --save` (figures only: `cargo xtask bench`).\n\n\
+             - **Command**: `cargo xtask bench --save` (figures only: `cargo xtask bench`); the \
+             PostgreSQL rows appear with `BENCH_DATABASE_URL=postgres://…` naming a database of their own.\n\
+             - **Peak RSS** counts the server's own processes (gunicorn's master and workers for the \
+             peer), not the database server's.\n\n\
              ![Requests per second per scenario, both stacks](images/benchmarks.svg)\n\n{table}\n\
              ## Against the project's targets\n\n{targets}\n\n\
              Where `/hello/` falls short, the cost is its database read: like simplejwt's \

@@ -340,6 +340,30 @@ async fn a_login_flood_over_the_limit_gets_429_in_json_while_hello_answers() {
 }
 
 #[tokio::test]
+async fn with_every_replica_down_the_api_answers_502_in_json() {
+    on_stack(async |stack| {
+        for replica in &mut stack.replicas {
+            replica.kill();
+        }
+
+        let response = client().get(stack.url("/hello/")).send().await?;
+
+        let status = response.status();
+        let kind = response.headers()["Content-Type"].to_str()?.to_owned();
+        let body: Value = response.json().await?;
+        println!("every replica down: {status} {body}");
+        ensure!(status == 502, "status {status}");
+        ensure!(kind == "application/json", "content type {kind}");
+        ensure!(
+            body == json!({"detail": "The API is unreachable. Try again shortly."}),
+            "body {body}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_2mb_body_gets_413_in_json() {
     on_stack(async |stack| {
         let huge = format!("{{\"username\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
