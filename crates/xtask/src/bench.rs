@@ -153,53 +153,38 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
         Ok(())
     };
 
-    let get = scripts.get.clone();
     compare(
         "GET /hello/ with a token",
-        &|| {
-            wrk(
-                &ours,
-                &get.with_path("/hello/"),
-                &bearer(access(&ours_pair)),
-            )
-        },
-        &|| {
-            wrk(
-                &peer,
-                &get.with_path("/hello/"),
-                &bearer(access(&peer_pair)),
-            )
-        },
+        &|| wrk(&ours, &scripts.hello, &bearer(access(&ours_pair))),
+        &|| wrk(&peer, &scripts.hello, &bearer(access(&peer_pair))),
     )?;
     compare(
         "GET /ping/ (no token)",
-        &|| wrk(&ours, &get.with_path("/ping/"), &[]),
-        &|| wrk(&peer, &get.with_path("/ping/"), &[]),
+        &|| wrk(&ours, &scripts.ping, &[]),
+        &|| wrk(&peer, &scripts.ping, &[]),
     )?;
 
-    // With rotation each refresh token works once: every run gets tokens never used before.
-    let tokens = work.join("refresh-tokens.txt");
+    let peer_refresh = scripts.refresh("refresh-peer.lua", &refresh(&peer_pair))?;
+    let plain_refresh = scripts.refresh("refresh-ours-plain.lua", &refresh(&ours_plain_pair))?;
     let runs = AtomicU64::new(0);
-    let fresh_tokens = || -> Result<PathBuf, String> {
+    let tokens_per_run = 40_000 * seconds as usize;
+    let rotating = |side: &Side, user_id: i64| {
         let run = runs.fetch_add(1, Ordering::Relaxed);
-        mint_refresh_tokens(&tokens, run, 40_000 * seconds as usize, 1)?;
-        Ok(scripts.rotating_refresh(&tokens))
+        wrk(
+            side,
+            scripts.fresh_tokens(run, tokens_per_run, user_id)?,
+            &[],
+        )
     };
     compare(
         "POST /api/token/refresh/ (ours rotating + blacklisting; peer: simplejwt defaults)",
-        &|| wrk(&ours, &fresh_tokens()?, &[]),
-        &|| wrk(&peer, &scripts.refresh(&refresh(&peer_pair)), &[]),
+        &|| rotating(&ours, 1),
+        &|| wrk(&peer, &peer_refresh, &[]),
     )?;
     compare(
         "POST /api/token/refresh/ (both: simplejwt defaults, same work)",
-        &|| {
-            wrk(
-                &ours_plain,
-                &scripts.refresh(&refresh(&ours_plain_pair)),
-                &[],
-            )
-        },
-        &|| wrk(&peer, &scripts.refresh(&refresh(&peer_pair)), &[]),
+        &|| wrk(&ours_plain, &plain_refresh, &[]),
+        &|| wrk(&peer, &peer_refresh, &[]),
     )?;
     compare(
         "POST /api/token/ (each side's default hasher: bcrypt 12 vs PBKDF2)",
@@ -237,33 +222,16 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
             &[("DATABASE_URL", &url)],
         )?;
         let pg_pair = login(&ours_pg.base)?;
-        let user_id = user_id(&ours_pg.base, &access(&pg_pair))?;
+        let pg_user = user_id(&ours_pg.base, &access(&pg_pair))?;
         compare(
             "PostgreSQL: GET /hello/ with a token",
-            &|| {
-                wrk(
-                    &ours_pg,
-                    &get.with_path("/hello/"),
-                    &bearer(access(&pg_pair)),
-                )
-            },
-            &|| {
-                wrk(
-                    &peer,
-                    &get.with_path("/hello/"),
-                    &bearer(access(&peer_pair)),
-                )
-            },
+            &|| wrk(&ours_pg, &scripts.hello, &bearer(access(&pg_pair))),
+            &|| wrk(&peer, &scripts.hello, &bearer(access(&peer_pair))),
         )?;
-        let pg_tokens = || -> Result<PathBuf, String> {
-            let run = runs.fetch_add(1, Ordering::Relaxed);
-            mint_refresh_tokens(&tokens, run, 40_000 * seconds as usize, user_id)?;
-            Ok(scripts.rotating_refresh(&tokens))
-        };
         compare(
             "PostgreSQL: POST /api/token/refresh/ (ours rotating + blacklisting; peer: simplejwt defaults)",
-            &|| wrk(&ours_pg, &pg_tokens()?, &[]),
-            &|| wrk(&peer, &scripts.refresh(&refresh(&peer_pair)), &[]),
+            &|| rotating(&ours_pg, pg_user),
+            &|| wrk(&peer, &peer_refresh, &[]),
         )?;
     }
 
@@ -410,52 +378,28 @@ fn peer_virtualenv(root: &Path) -> Result<PathBuf, String> {
     Ok(venv)
 }
 
-/// The wrk Lua scripts.
+/// The wrk Lua scripts, each written once.
 struct Scripts {
     dir: PathBuf,
-    get: GetScript,
+    hello: PathBuf,
+    ping: PathBuf,
     login: PathBuf,
-    threads: u64,
-}
-
-#[derive(Clone)]
-struct GetScript(PathBuf);
-
-impl GetScript {
-    fn with_path(&self, path: &str) -> PathBuf {
-        let file = self
-            .0
-            .with_file_name(format!("get{}.lua", path.replace('/', "_")));
-        let _ = fs::write(&file, format!("wrk.path = \"{path}\"\n"));
-        file
-    }
+    /// Each request takes the next unused refresh token from `tokens` (with rotation, a token
+    /// works once); the file is refilled before every run.
+    rotating_refresh: PathBuf,
+    tokens: PathBuf,
 }
 
 impl Scripts {
     fn write(dir: &Path, connections: u64) -> Result<Self, String> {
-        let login = dir.join("login.lua");
-        let body = json!({"username": USERNAME, "password": PASSWORD}).to_string();
-        fs::write(&login, post_script("/api/token/", &body)).map_err(|e| e.to_string())?;
-        Ok(Self {
-            dir: dir.to_owned(),
-            get: GetScript(dir.join("get.lua")),
-            login,
-            threads: threads(connections),
-        })
-    }
-
-    fn refresh(&self, token: &str) -> PathBuf {
-        let file = self.dir.join("refresh.lua");
-        let body = json!({"refresh": token}).to_string();
-        let _ = fs::write(&file, post_script("/api/token/refresh/", &body));
-        file
-    }
-
-    /// Each request takes the next unused refresh token from `tokens`: with rotation, a
-    /// token works once.
-    fn rotating_refresh(&self, tokens: &Path) -> PathBuf {
-        let file = self.dir.join("rotating-refresh.lua");
-        let script = format!(
+        let write = |name: &str, script: String| -> Result<PathBuf, String> {
+            let file = dir.join(name);
+            fs::write(&file, script).map_err(|e| e.to_string())?;
+            Ok(file)
+        };
+        let credentials = json!({"username": USERNAME, "password": PASSWORD}).to_string();
+        let tokens = dir.join("refresh-tokens.txt");
+        let rotating = format!(
             r#"local made = 0
 function setup(thread)
   thread:set("offset", made)
@@ -474,10 +418,30 @@ function request()
 end
 "#,
             tokens = tokens.display(),
-            threads = self.threads,
+            threads = threads(connections),
         );
-        let _ = fs::write(&file, script);
-        file
+        Ok(Self {
+            dir: dir.to_owned(),
+            hello: write("hello.lua", "wrk.path = \"/hello/\"\n".to_owned())?,
+            ping: write("ping.lua", "wrk.path = \"/ping/\"\n".to_owned())?,
+            login: write("login.lua", post_script("/api/token/", &credentials))?,
+            rotating_refresh: write("rotating-refresh.lua", rotating)?,
+            tokens,
+        })
+    }
+
+    /// A script that refreshes with one (reusable) `token`, written as `name`.
+    fn refresh(&self, name: &str, token: &str) -> Result<PathBuf, String> {
+        let file = self.dir.join(name);
+        let body = json!({"refresh": token}).to_string();
+        fs::write(&file, post_script("/api/token/refresh/", &body)).map_err(|e| e.to_string())?;
+        Ok(file)
+    }
+
+    /// Refills the token file with `count` refresh tokens for `user_id` never used before.
+    fn fresh_tokens(&self, run: u64, count: usize, user_id: i64) -> Result<&Path, String> {
+        mint_refresh_tokens(&self.tokens, run, count, user_id)?;
+        Ok(&self.rotating_refresh)
     }
 }
 
@@ -538,7 +502,7 @@ fn hello_during_flood(
         .spawn()
         .map_err(|e| format!("running wrk: {e}"))?;
     std::thread::sleep(Duration::from_secs(1));
-    let figures = measure(side, &scripts.get.with_path("/hello/"), extra, duration, 4);
+    let figures = measure(side, &scripts.hello, extra, duration, 4);
     let mut flood = flood;
     let _ = flood.wait();
     figures

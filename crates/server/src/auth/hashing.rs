@@ -19,7 +19,7 @@ pub const HASHING_NICENESS: i32 = 10;
 
 /// A fixed pool of low-priority threads for password hashing.
 pub struct HashingPool {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
 }
 
 /// The pool's threads are gone (only during shutdown).
@@ -41,9 +41,7 @@ impl HashingPool {
                 tracing::error!(%error, "cannot start a password hashing thread");
             }
         }
-        Self {
-            jobs: Mutex::new(sender),
-        }
+        Self { jobs: sender }
     }
 
     /// A pool with one thread per core.
@@ -60,11 +58,7 @@ impl HashingPool {
         let job: Job = Box::new(move || {
             let _ = done.send(job());
         });
-        self.jobs
-            .lock()
-            .map_err(|_| PoolStopped)?
-            .send(job)
-            .map_err(|_| PoolStopped)?;
+        self.jobs.send(job).map_err(|_| PoolStopped)?;
         result.await.map_err(|_| PoolStopped)
     }
 }

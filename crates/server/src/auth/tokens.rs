@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, NaiveDateTime};
 use claims::{Claims, TokenType};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
 use crate::configuration::JwtSettings;
@@ -244,11 +244,6 @@ impl TokenCodec {
         check_registered_claims(&data.claims, now, &self.settings)?;
         Ok(Payload(data.claims))
     }
-
-    /// The algorithm tokens are signed with.
-    pub fn algorithm(&self) -> Algorithm {
-        self.settings.algorithm
-    }
 }
 
 /// The claims that belong to one token and are never copied into another.
@@ -316,6 +311,7 @@ mod tests {
 
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::Algorithm;
     use serde_json::json;
 
     use super::*;

@@ -13,6 +13,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, ResponseError, guard, web};
 
 use crate::error::ApiError;
+use crate::routes::API_PREFIXES;
 
 /// Cache-Control for assets whose name carries a content hash: they never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -100,11 +101,7 @@ pub async fn not_built(dir: PathBuf) -> HttpResponse {
 
 /// Whether a path not found on disk should get `index.html`: not the API, no file extension.
 pub fn is_page_path(path: &str) -> bool {
-    let api = path == "/api"
-        || path.starts_with("/api/")
-        || path.starts_with("/hello/")
-        || path.starts_with("/ping/")
-        || path == "/healthz";
+    let api = API_PREFIXES.iter().any(|prefix| path.starts_with(prefix));
     let last = path.rsplit('/').next().unwrap_or_default();
     !api && !last.contains('.')
 }

@@ -13,6 +13,11 @@ use serde_json::json;
 
 use crate::error::ApiError;
 
+/// Where the API's paths live; every path [`configure`] registers starts with one of these.
+/// The frontend's single-page-app fallback never answers under them (nginx's config keeps the
+/// same list in its `location` blocks).
+pub const API_PREFIXES: [&str; 4] = ["/api", "/hello/", "/ping/", "/healthz"];
+
 /// Registers every API route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(post("/api/token/").to(token::obtain_pair))

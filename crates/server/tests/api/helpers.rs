@@ -21,6 +21,11 @@ use crate::postgres::{self, ScratchDatabase};
 pub const SECRET: &str = "integration-tests-signing-key-0123456789abcdef";
 /// The password of the user [`TestApp::user_with_tokens`] makes.
 pub const PASSWORD: &str = "correct-horse-battery";
+/// The settings that make the API behave exactly like simplejwt's defaults.
+pub const SIMPLEJWT_DEFAULTS: &[(&str, &str)] = &[
+    ("JWT_ROTATE_REFRESH_TOKENS", "false"),
+    ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
+];
 /// The challenge every 401 carries.
 pub const CHALLENGE: &str = "Bearer realm=\"api\"";
 
@@ -146,10 +151,7 @@ impl TestApp {
     pub async fn spawn(setup: &Setup) -> Self {
         let overrides: &[(&str, &str)] = match setup.mode {
             Mode::Rotating => &[],
-            Mode::SimplejwtDefaults => &[
-                ("JWT_ROTATE_REFRESH_TOKENS", "false"),
-                ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
-            ],
+            Mode::SimplejwtDefaults => SIMPLEJWT_DEFAULTS,
         };
         Self::spawn_with(&setup.backend, overrides).await
     }
@@ -327,6 +329,11 @@ impl TestDatabase {
             Self::Postgres(database) => database.url.clone(),
         }
     }
+}
+
+/// `{"detail": message, "code": "token_not_valid"}`: simplejwt's `InvalidToken` body.
+pub fn token_not_valid(message: &str) -> Value {
+    json!({"detail": message, "code": "token_not_valid"})
 }
 
 /// Asserts the status and the exact JSON body of a response, and that every 401 carries the

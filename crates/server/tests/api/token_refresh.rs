@@ -2,7 +2,7 @@
 //! blacklist-after-rotation on (this project's default) and off (simplejwt's default).
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -31,11 +31,6 @@ every_database!(
     without_rotation_a_refresh_token_can_be_used_again,
     rotation_without_blacklisting_leaves_the_old_token_usable,
 );
-
-/// `{"detail": message, "code": "token_not_valid"}`: simplejwt's `InvalidToken` body.
-fn token_not_valid(message: &str) -> Value {
-    json!({"detail": message, "code": "token_not_valid"})
-}
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
     app.post_json("/api/token/refresh/", &json!({"refresh": token}))
@@ -266,14 +261,7 @@ async fn without_rotation_only_an_access_token_comes_back(backend: Backend) {
 }
 
 async fn without_rotation_a_refresh_token_can_be_used_again(backend: Backend) {
-    let app = TestApp::spawn_with(
-        &backend,
-        &[
-            ("JWT_ROTATE_REFRESH_TOKENS", "false"),
-            ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
-        ],
-    )
-    .await;
+    let app = TestApp::spawn_with(&backend, SIMPLEJWT_DEFAULTS).await;
     let pair = app.user_with_tokens().await;
     json_body(refresh(&app, &pair.refresh).await, 200).await;
 

@@ -102,22 +102,24 @@ impl ServerProcess {
         Ok(server)
     }
 
-    /// Waits (up to 10 s) until `GET /healthz` answers 200: the server is serving, and its
-    /// signal handlers are in place.
+    /// Waits (up to 10 s) until `GET /healthz` answers 200 (asked with the binary's own
+    /// `healthcheck` command): the server is serving, and its signal handlers are in place.
     fn wait_until_healthy(&self) -> Result<()> {
-        use std::io::{Read, Write};
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let mut answer = String::new();
-            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port())) {
-                let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
-                let _ = stream.read_to_string(&mut answer);
-            }
-            if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+            let check = Command::new(env!("CARGO_BIN_EXE_server"))
+                .arg("healthcheck")
+                .env("BIND_ADDR", format!("127.0.0.1:{}", self.port()))
+                .output()?;
+            if check.status.success() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("{} never became healthy: {answer:?}", self.base);
+                bail!(
+                    "{} never became healthy: {}",
+                    self.base,
+                    String::from_utf8_lossy(&check.stderr)
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
