@@ -7,9 +7,9 @@ use std::hint::black_box;
 
 use claims::TokenType;
 use criterion::{Criterion, criterion_group, criterion_main};
+use server::auth::TokenCodec;
 use server::auth::keys;
 use server::auth::password::PasswordHasher;
-use server::auth::tokens::TokenCodec;
 use server::configuration::Settings;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");

@@ -5,16 +5,15 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use chrono::Utc;
+use claims::Credentials;
 use clap::{Parser, Subcommand};
 
-use crate::accounts::{self, CreateUserError};
-use crate::auth::flows::issue_pair;
-use crate::auth::keys;
 use crate::auth::password::PasswordHasher;
-use crate::auth::tokens::TokenCodec;
+use crate::auth::{TokenCodec, datetime, keys, now};
 use crate::configuration::{ConfigError, Settings};
 use crate::db::{self, tokens as token_store, users};
+use crate::services::tokens::mint_pair;
+use crate::services::{ServiceError, accounts};
 use crate::startup::Application;
 
 /// The JWT tutorial API server. Settings come from the environment and `.env`
@@ -149,12 +148,16 @@ fn create_user(
     let hasher = PasswordHasher::new(settings.bcrypt_cost)
         .map_err(|error| Failure::runtime(error.to_string()))?;
     let mut conn = migrated_connection(settings)?;
-    match accounts::create_user(&mut conn, &hasher, username, &password, is_staff) {
+    let credentials = Credentials {
+        username: username.to_owned(),
+        password,
+    };
+    match accounts::create_user(&mut conn, &hasher, &credentials, is_staff, now()) {
         Ok(user) => {
             println!("Created user {:?} (id {}).", user.username, user.id);
             Ok(())
         }
-        Err(CreateUserError::Invalid(fields)) => {
+        Err(ServiceError::Invalid(fields)) => {
             let problems: Vec<String> = fields
                 .into_iter()
                 .flat_map(|(field, messages)| {
@@ -163,8 +166,19 @@ fn create_user(
                 .collect();
             Err(Failure::usage(problems.join("\n")))
         }
-        Err(other) => Err(Failure::runtime(other.to_string())),
+        Err(other) => Err(Failure::runtime(failure_text(&other))),
     }
+}
+
+/// An error and its causes, for a command's one line of failure.
+fn failure_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 fn password_from_stdin() -> Result<String, Failure> {
@@ -195,7 +209,7 @@ fn prompt_password() -> Result<String, Failure> {
 
 fn flush_expired_tokens(settings: &Settings) -> Result<(), Failure> {
     let mut conn = migrated_connection(settings)?;
-    let deleted = token_store::flush_expired(&mut conn, Utc::now().naive_utc())?;
+    let deleted = token_store::flush_expired(&mut conn, datetime(now()))?;
     println!("Deleted {deleted} expired tokens.");
     Ok(())
 }
@@ -207,8 +221,10 @@ fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
     let user = users::find_by_username(&mut conn, username)?
         .filter(|user| user.is_active)
         .ok_or_else(|| Failure::usage(format!("no active user named {username:?}")))?;
-    let pair = issue_pair(&codec, &mut conn, &user, crate::auth::now())?
-        .map_err(|error| Failure::runtime(format!("cannot sign the token: {error}")))?;
+    let (pair, outstanding) = mint_pair(&codec, &user, now()).map_err(|error| {
+        Failure::runtime(format!("cannot sign the token: {}", failure_text(&error)))
+    })?;
+    token_store::record_outstanding(&mut conn, &outstanding)?;
     let json =
         serde_json::to_string_pretty(&pair).map_err(|error| Failure::runtime(error.to_string()))?;
     println!("{json}");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
+use secrecy::{ExposeSecret, SecretString};
 
 /// A setting that could not be used: which variable, what it expects, what it got.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,13 +39,32 @@ impl ConfigError {
     }
 }
 
-/// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives. `Debug` shows a PostgreSQL URL without its password.
+#[derive(Clone)]
 pub enum DatabaseUrl {
     /// An SQLite database file (created when missing).
     Sqlite(PathBuf),
-    /// A PostgreSQL connection URL (`postgres://user@host:port/name`).
-    Postgres(String),
+    /// A PostgreSQL connection URL (`postgres://user:password@host:port/name`), kept secret
+    /// because it may carry a password.
+    Postgres(SecretString),
+}
+
+impl PartialEq for DatabaseUrl {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Sqlite(a), Self::Sqlite(b)) => a == b,
+            (Self::Postgres(a), Self::Postgres(b)) => a.expose_secret() == b.expose_secret(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for DatabaseUrl {}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 impl DatabaseUrl {
@@ -54,7 +74,7 @@ impl DatabaseUrl {
         let value = value.trim();
         let expected = "sqlite://PATH, a file path, or postgres://USER@HOST:PORT/NAME";
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-            return Ok(Self::Postgres(value.to_owned()));
+            return Ok(Self::Postgres(SecretString::from(value)));
         }
         let path = value
             .strip_prefix("sqlite://")
@@ -70,7 +90,7 @@ impl DatabaseUrl {
     pub fn redacted(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Self::Postgres(url) => redact_password(url),
+            Self::Postgres(url) => redact_password(url.expose_secret()),
         }
     }
 }
@@ -104,7 +124,7 @@ pub struct JwtSettings {
     /// `JWT_ALGORITHM`, default HS256. The only algorithm accepted; never read from a token.
     pub algorithm: Algorithm,
     /// `JWT_SIGNING_KEY`: defaults to `SECRET_KEY`. A PEM (text or file path) for RS/ES/EdDSA.
-    pub signing_key: Option<String>,
+    pub signing_key: Option<SecretString>,
     /// `JWT_VERIFYING_KEY`: the public key (PEM text or file path) for RS/ES/EdDSA.
     pub verifying_key: Option<String>,
     /// `JWT_AUDIENCE`: written as `aud` and required on every token when set.
@@ -133,7 +153,7 @@ pub struct Settings {
     pub bind_addr: String,
     /// `SECRET_KEY`: the HMAC signing key. When unset, a development key is generated once and
     /// kept in `secret_key_file`.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<SecretString>,
     /// `SECRET_KEY_FILE`, default `.secret_key`: where the generated development key is kept.
     pub secret_key_file: PathBuf,
     /// `BCRYPT_COST`, default 12 (4 to 31).
@@ -166,7 +186,7 @@ impl Settings {
             blacklist_after_rotation: boolean(&get, "JWT_BLACKLIST_AFTER_ROTATION", true)?,
             update_last_login: boolean(&get, "JWT_UPDATE_LAST_LOGIN", false)?,
             algorithm: algorithm(get("JWT_ALGORITHM"))?,
-            signing_key: get("JWT_SIGNING_KEY"),
+            signing_key: get("JWT_SIGNING_KEY").map(SecretString::from),
             verifying_key: get("JWT_VERIFYING_KEY"),
             audience: get("JWT_AUDIENCE"),
             issuer: get("JWT_ISSUER"),
@@ -183,7 +203,7 @@ impl Settings {
             )?,
             database_pool_size: whole_number(&get, "DATABASE_POOL_SIZE", 10, 1..=1000)? as u32,
             bind_addr: bind_addr(get("BIND_ADDR"))?,
-            secret_key: get("SECRET_KEY"),
+            secret_key: get("SECRET_KEY").map(SecretString::from),
             secret_key_file: PathBuf::from(
                 get("SECRET_KEY_FILE").unwrap_or_else(|| ".secret_key".into()),
             ),
@@ -447,7 +467,7 @@ mod tests {
         );
         assert_eq!(
             DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/app").unwrap(),
-            DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:5432/app".into())
+            DatabaseUrl::Postgres(SecretString::from("postgres://postgres@127.0.0.1:5432/app"))
         );
         assert_eq!(
             DatabaseUrl::parse("mysql://root@localhost/app")
@@ -459,8 +479,27 @@ mod tests {
 
     #[test]
     fn database_passwords_are_redacted_for_logs() {
-        let url = DatabaseUrl::Postgres("postgres://app:hunter2@db:5432/app".into());
+        let url = DatabaseUrl::Postgres(SecretString::from("postgres://app:hunter2@db:5432/app"));
         assert_eq!(url.redacted(), "postgres://app:***@db:5432/app");
+        assert_eq!(format!("{url:?}"), "postgres://app:***@db:5432/app");
+    }
+
+    #[test]
+    fn debug_output_of_the_settings_shows_no_secret() {
+        let settings = settings_with(&[
+            ("SECRET_KEY", "the-secret-key-that-must-not-leak-0123456789"),
+            (
+                "JWT_SIGNING_KEY",
+                "the-signing-key-that-must-not-leak-0123456",
+            ),
+            ("DATABASE_URL", "postgres://app:hunter2@db:5432/app"),
+        ])
+        .unwrap();
+
+        let shown = format!("{settings:?}");
+
+        assert!(!shown.contains("must-not-leak"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]

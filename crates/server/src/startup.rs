@@ -5,23 +5,21 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, TryIntoHeaderValue, WWW_AUTHENTICATE};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use actix_web_httpauth::headers::www_authenticate::bearer::Bearer;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::TokenCodec;
 use crate::auth::hashing::HashingPool;
 use crate::auth::keys::{self, KeyOrigin};
 use crate::auth::password::PasswordHasher;
-use crate::auth::tokens::TokenCodec;
 use crate::configuration::{ConfigError, Settings};
 use crate::db::{Database, DbError};
+use crate::http::HttpSettings;
+use crate::http::middleware::{append_slash, limit_header_fields, negotiate, www_authenticate};
 use crate::routes;
-use crate::state::AppState;
+use crate::services::AppState;
 use crate::telemetry::RequestSpan;
 
 /// Why the server could not start.
@@ -77,12 +75,14 @@ impl Application {
                 settings.frontend_dir.display()
             );
         }
-        let server = run(listener, state, settings.frontend_dir.clone()).map_err(|source| {
-            StartupError::Bind {
-                addr: settings.bind_addr.clone(),
-                source,
-            }
-        })?;
+        let http = HttpSettings::new(&settings);
+        let server =
+            run(listener, state, http, settings.frontend_dir.clone()).map_err(|source| {
+                StartupError::Bind {
+                    addr: settings.bind_addr.clone(),
+                    source,
+                }
+            })?;
         tracing::info!(
             "serving the API at http://{}",
             display_addr(&settings.bind_addr, port)
@@ -134,7 +134,6 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             settings.bcrypt_cost.to_string(),
         )
     })?;
-    let challenge = challenge(&settings.jwt.auth_header_types[0]);
     Ok(AppState {
         db,
         tokens: Arc::new(TokenCodec::new(
@@ -144,22 +143,28 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         )),
         hasher: Arc::new(hasher),
         hashing: Arc::new(HashingPool::per_core()),
-        challenge,
-        trusted_proxies: settings.trusted_proxies.clone(),
     })
 }
 
-/// Builds the HTTP server on an already bound listener.
+/// Builds the HTTP server on an already bound listener. Middleware runs outermost first:
+/// the request log, the header limit, `APPEND_SLASH`, the 401 challenge, content negotiation,
+/// then routing.
 pub fn run(
     listener: TcpListener,
     state: AppState,
+    http: HttpSettings,
     frontend_dir: PathBuf,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
+    let http = web::Data::new(http);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(http.clone())
+            .wrap(from_fn(negotiate))
             .wrap(from_fn(www_authenticate))
+            .wrap(from_fn(append_slash))
+            .wrap(from_fn(limit_header_fields))
             .wrap(TracingLogger::<RequestSpan>::new())
             .configure(routes::configure)
             .configure(|cfg| routes::frontend::configure(cfg, &frontend_dir))
@@ -169,35 +174,6 @@ pub fn run(
     .shutdown_timeout(10)
     .run();
     Ok(server)
-}
-
-/// Adds the `WWW-Authenticate` challenge to every 401, as DRF does.
-async fn www_authenticate(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let challenge = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.challenge.clone());
-    let mut response = next.call(req).await?;
-    if response.status() == StatusCode::UNAUTHORIZED
-        && let Some(challenge) = challenge
-    {
-        response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-    }
-    Ok(response)
-}
-
-/// `Bearer realm="api"`, or the first of `JWT_AUTH_HEADER_TYPES` in its place.
-fn challenge(header_type: &str) -> HeaderValue {
-    let bearer = Bearer::build().realm("api").finish();
-    if header_type == "Bearer"
-        && let Ok(value) = bearer.try_into_value()
-    {
-        return value;
-    }
-    HeaderValue::from_str(&format!("{header_type} realm=\"api\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"api\""))
 }
 
 fn display_addr(bind_addr: &str, port: u16) -> String {

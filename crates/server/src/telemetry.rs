@@ -18,7 +18,7 @@ use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 
-use crate::state::AppState;
+use crate::http::HttpSettings;
 
 /// Installs the global subscriber. Call once, at the start of `main`.
 pub fn init() {
@@ -37,8 +37,8 @@ pub struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let trusted = request
-            .app_data::<web::Data<AppState>>()
-            .map(|state| state.trusted_proxies.clone())
+            .app_data::<web::Data<HttpSettings>>()
+            .map(|http| http.trusted_proxies.clone())
             .unwrap_or_default();
         let forwarded_for = request
             .headers()

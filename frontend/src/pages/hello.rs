@@ -15,16 +15,24 @@ pub fn Hello() -> impl IntoView {
     let session = Session::get();
     let navigate = use_navigate();
     let answer = RwSignal::new(None::<Result<String, String>>);
+    // Which call the answer shown belongs to (the tests wait for a given one).
+    let calls = RwSignal::new(0_u32);
     let copied = RwSignal::new(None::<&'static str>);
 
     let call = move || {
+        answer.set(None);
+        calls.update(|n| *n += 1);
+        let this_call = calls.get_untracked();
         spawn_local(async move {
             let outcome = session.authorized(api::hello).await;
-            answer.set(Some(
-                outcome
-                    .map(|hello| hello.message)
-                    .map_err(|error| error.message()),
-            ));
+            // An answer to a call that a newer one replaced is not shown.
+            if calls.get_untracked() == this_call {
+                answer.set(Some(
+                    outcome
+                        .map(|hello| hello.message)
+                        .map_err(|error| error.message()),
+                ));
+            }
         })
     };
 
@@ -71,8 +79,12 @@ pub fn Hello() -> impl IntoView {
             <h2 id="answer-heading">"The server says"</h2>
             {move || match answer.get() {
                 None => view! { <p class="pending">"Calling…"</p> }.into_any(),
-                Some(Ok(message)) => view! { <p id="hello-message" class="message">{message}</p> }.into_any(),
-                Some(Err(message)) => view! { <p id="hello-error" class="form-error" role="alert">{message}</p> }.into_any(),
+                Some(Ok(message)) => view! {
+                    <p id="hello-message" class="message" data-call=calls.get_untracked()>{message}</p>
+                }.into_any(),
+                Some(Err(message)) => view! {
+                    <p id="hello-error" class="form-error" role="alert" data-call=calls.get_untracked()>{message}</p>
+                }.into_any(),
             }}
             <button id="call-again" type="button" on:click=move |_| call()>"Call again"</button>
         </section>

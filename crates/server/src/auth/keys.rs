@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::configuration::{ConfigError, Settings};
 
@@ -50,14 +51,18 @@ pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
                 (None, Some(key)) => (checked_secret("SECRET_KEY", key)?, KeyOrigin::Configured),
                 (None, None) => development_key(&settings.secret_key_file)?,
             };
+            let secret = secret.expose_secret().as_bytes();
             Ok(SigningKeys {
-                encoding: EncodingKey::from_secret(secret.as_bytes()),
-                decoding: DecodingKey::from_secret(secret.as_bytes()),
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
                 origin,
             })
         }
         algorithm => {
-            let private = pem("JWT_SIGNING_KEY", jwt.signing_key.as_deref())?;
+            let private = pem(
+                "JWT_SIGNING_KEY",
+                jwt.signing_key.as_ref().map(ExposeSecret::expose_secret),
+            )?;
             let public = pem("JWT_VERIFYING_KEY", jwt.verifying_key.as_deref())?;
             let (encoding, decoding, kind) = match algorithm {
                 Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => (
@@ -99,7 +104,8 @@ pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
     }
 }
 
-fn checked_secret(variable: &'static str, key: &str) -> Result<String, ConfigError> {
+fn checked_secret(variable: &'static str, key: &SecretString) -> Result<SecretString, ConfigError> {
+    let key = key.expose_secret();
     if key.len() < MIN_HMAC_KEY_BYTES {
         return Err(ConfigError::new(
             variable,
@@ -109,10 +115,10 @@ fn checked_secret(variable: &'static str, key: &str) -> Result<String, ConfigErr
             format!("a key of {} bytes", key.len()),
         ));
     }
-    Ok(key.to_owned())
+    Ok(SecretString::from(key))
 }
 
-fn development_key(path: &Path) -> Result<(String, KeyOrigin), ConfigError> {
+fn development_key(path: &Path) -> Result<(SecretString, KeyOrigin), ConfigError> {
     let unusable = |why: String| {
         ConfigError::new(
             "SECRET_KEY_FILE",
@@ -129,14 +135,14 @@ fn development_key(path: &Path) -> Result<(String, KeyOrigin), ConfigError> {
                     key.len()
                 )));
             }
-            Ok((key, KeyOrigin::DevelopmentFile(path.to_owned())))
+            Ok((key.into(), KeyOrigin::DevelopmentFile(path.to_owned())))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| unusable(e.to_string()))?;
             let key = hex::encode(bytes);
             write_private_file(path, &key).map_err(|e| unusable(e.to_string()))?;
-            Ok((key, KeyOrigin::Generated(path.to_owned())))
+            Ok((key.into(), KeyOrigin::Generated(path.to_owned())))
         }
         Err(error) => Err(unusable(error.to_string())),
     }

@@ -1,14 +1,33 @@
-//! Authentication: passwords, tokens, keys, the flows behind the token endpoints, and the
-//! extractor that guards protected endpoints.
+//! Layer 2, the leaves: minting and checking tokens, the keys they are signed with, password
+//! rules and hashing. Nothing here knows about HTTP or the database; everything is a plain
+//! function of the settings and its input, so it is unit-tested without a server.
+//!
+//! - [`mint`]: how a token is made ([`TokenCodec::mint`]).
+//! - [`check`]: how a token is checked ([`TokenCodec::decode`], [`Payload::verify`]).
+//! - [`keys`]: where the signing and verifying keys come from.
+//! - [`password`]: Django's password rules and bcrypt; [`hashing`]: the threads bcrypt runs on.
 
-pub mod extractor;
-pub mod flows;
+pub mod check;
 pub mod hashing;
 pub mod keys;
+pub mod mint;
 pub mod password;
-pub mod tokens;
+
+pub use check::{Payload, TokenError, UserIdClaim};
+pub use mint::{MintedToken, TokenCodec};
+
+use chrono::{DateTime, NaiveDateTime};
 
 /// The current time in whole seconds since the Unix epoch, the unit of `exp` and `iat`.
+/// A request reads it once and passes it on, so every step agrees on what "now" is.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Seconds since the epoch as a UTC date and time, the form the database stores. Times beyond
+/// what a date can hold (they are refused as token claims anyway) become the epoch.
+pub fn datetime(seconds: i64) -> NaiveDateTime {
+    DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .naive_utc()
 }

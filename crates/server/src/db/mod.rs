@@ -1,7 +1,7 @@
-//! The database: one connection type for SQLite and PostgreSQL, a pool, embedded migrations,
-//! and the queries (`users`, `tokens`).
+//! Layer 3, storage: one connection type for SQLite and PostgreSQL, a pool, embedded
+//! migrations, and the queries ([`users`], [`tokens`]).
 //!
-//! Diesel is synchronous, so every query runs on actix's blocking thread pool through
+//! Diesel is synchronous, so every query runs on the runtime's blocking thread pool through
 //! [`Database::run`]; the async workers never wait on the database.
 
 pub mod schema;
@@ -14,6 +14,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::ExposeSecret;
 
 use crate::configuration::DatabaseUrl;
 
@@ -35,15 +36,17 @@ pub enum AnyConnection {
 /// Why the database could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// No connection could be had in time: the database is down or overloaded.
+    /// No connection could be had in time, the connection died, or SQLite stayed locked past
+    /// its busy timeout: the database is down or overloaded, and trying later may work.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// A unique constraint refused a row (a taken username, an already blacklisted token).
+    /// A unique constraint refused a row (a taken username, say). Callers that can meet one
+    /// handle it where it happens.
     #[error("unique constraint violated: {0}")]
     UniqueViolation(String),
-    /// Any other failure of a query.
+    /// Any other failure of a query: a bug, or a database in a state the code does not expect.
     #[error("query failed: {0}")]
-    Query(diesel::result::Error),
+    Query(#[source] diesel::result::Error),
 }
 
 impl From<diesel::result::Error> for DbError {
@@ -55,6 +58,12 @@ impl From<diesel::result::Error> for DbError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(info.message().to_owned())
+            }
+            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            Error::BrokenTransactionManager => {
+                Self::Unavailable("the connection's transaction state is broken".to_owned())
             }
             other => Self::Query(other),
         }
@@ -73,7 +82,7 @@ impl ConnectionFactory {
     pub fn connect(&self) -> ConnectionResult<AnyConnection> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                diesel::PgConnection::establish(url).map(AnyConnection::Postgresql)
+                diesel::PgConnection::establish(url.expose_secret()).map(AnyConnection::Postgresql)
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
@@ -146,7 +155,7 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;

@@ -1,36 +1,92 @@
-//! Queries on `outstanding_tokens` and `blacklisted_tokens`: simplejwt's token_blacklist app.
+//! Where tokens are stored: `outstanding_tokens` (every refresh token issued) and
+//! `blacklisted_tokens` (the revoked ones), simplejwt's token_blacklist app.
+//!
+//! Each write that touches more than one row runs in one transaction whose first statement is a
+//! write, so SQLite takes its write lock up front (waiting out the busy timeout) instead of
+//! failing a read-then-write upgrade. An insert that may meet a row already there runs in a
+//! savepoint of its own, so that PostgreSQL's unique violation does not abort the transaction.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{blacklisted_tokens, outstanding_tokens};
+use super::schema::{blacklisted_tokens, outstanding_tokens, users};
 use super::{AnyConnection, DbError};
 
-/// The columns of a newly issued refresh token.
-#[derive(Debug, Clone, Insertable)]
+/// A row of `outstanding_tokens`: a refresh token that was issued (or presented, for one this
+/// database never saw issued).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = outstanding_tokens)]
-pub struct NewOutstandingToken<'a> {
-    /// The user it was issued to, when known.
+pub struct OutstandingToken {
+    /// The user it was issued to; `None` when unknown or deleted.
     pub user_id: Option<i32>,
     /// The token's `jti` claim.
-    pub jti: &'a str,
+    pub jti: String,
     /// The encoded token.
-    pub token: &'a str,
+    pub token: String,
     /// When it was recorded (UTC).
     pub created_at: Option<NaiveDateTime>,
     /// Its `exp` claim (UTC).
     pub expires_at: NaiveDateTime,
 }
 
-/// Records an issued refresh token.
+/// What [`blacklist`] and [`rotate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// This call revoked the token.
+    Revoked,
+    /// The token was already revoked (possibly by a concurrent call a moment ago).
+    AlreadyRevoked,
+}
+
+/// Records an issued refresh token. Its user is recorded only while that user exists
+/// (simplejwt records `None` for a deleted user), so a user deleted a moment ago is no
+/// foreign-key violation.
 pub fn record_outstanding(
     conn: &mut AnyConnection,
-    token: &NewOutstandingToken<'_>,
+    token: &OutstandingToken,
 ) -> Result<(), DbError> {
-    diesel::insert_into(outstanding_tokens::table)
-        .values(token)
-        .execute(conn)?;
+    insert_outstanding(conn, token)?;
     Ok(())
+}
+
+fn insert_outstanding(conn: &mut AnyConnection, token: &OutstandingToken) -> QueryResult<usize> {
+    let existing_user = users::table
+        .filter(users::id.nullable().eq(token.user_id))
+        .select(users::id)
+        .single_value();
+    diesel::insert_into(outstanding_tokens::table)
+        .values((
+            outstanding_tokens::user_id.eq(existing_user),
+            outstanding_tokens::jti.eq(&token.jti),
+            outstanding_tokens::token.eq(&token.token),
+            outstanding_tokens::created_at.eq(token.created_at),
+            outstanding_tokens::expires_at.eq(token.expires_at),
+        ))
+        .execute(conn)
+}
+
+/// Runs one insert in a savepoint; `false` when a unique index refused it (the row exists).
+fn insert_unless_present(
+    conn: &mut AnyConnection,
+    insert: impl FnOnce(&mut AnyConnection) -> QueryResult<usize>,
+) -> Result<bool, DbError> {
+    match conn.transaction(|conn| insert(conn).map_err(DbError::from)) {
+        Ok(_) => Ok(true),
+        Err(DbError::UniqueViolation(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+/// The outstanding token with this `jti`, if recorded.
+pub fn find_outstanding(
+    conn: &mut AnyConnection,
+    jti: &str,
+) -> Result<Option<OutstandingToken>, DbError> {
+    Ok(outstanding_tokens::table
+        .filter(outstanding_tokens::jti.eq(jti))
+        .select(OutstandingToken::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Whether the token with this `jti` is blacklisted.
@@ -43,53 +99,61 @@ pub fn is_blacklisted(conn: &mut AnyConnection, jti: &str) -> Result<bool, DbErr
     Ok(count > 0)
 }
 
-/// What [`blacklist`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlacklistOutcome {
-    /// This call revoked the token.
-    Revoked,
-    /// The token was already revoked (possibly by a concurrent call a moment ago).
-    AlreadyRevoked,
-}
-
 /// Revokes a refresh token, recording it as outstanding first when it is not (simplejwt's
-/// `get_or_create`s). The unique index on `blacklisted_tokens.token_id` decides races: of two
-/// concurrent calls for one token exactly one gets [`BlacklistOutcome::Revoked`].
+/// `get_or_create`s; a user who no longer exists is recorded as no user). The unique index on
+/// `blacklisted_tokens.token_id` decides races: of two concurrent calls for one token exactly
+/// one gets [`Revocation::Revoked`].
 pub fn blacklist(
     conn: &mut AnyConnection,
-    token: &NewOutstandingToken<'_>,
+    token: &OutstandingToken,
     now: NaiveDateTime,
-) -> Result<BlacklistOutcome, DbError> {
-    let token_id = match outstanding_id(conn, token.jti)? {
-        Some(id) => id,
-        None => {
-            match record_outstanding(conn, token) {
-                Ok(()) | Err(DbError::UniqueViolation(_)) => {}
-                Err(other) => return Err(other),
-            }
-            outstanding_id(conn, token.jti)?
-                .ok_or(DbError::Query(diesel::result::Error::NotFound))?
-        }
-    };
-    let inserted = diesel::insert_into(blacklisted_tokens::table)
-        .values((
-            blacklisted_tokens::token_id.eq(token_id),
-            blacklisted_tokens::blacklisted_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted.map_err(DbError::from) {
-        Ok(_) => Ok(BlacklistOutcome::Revoked),
-        Err(DbError::UniqueViolation(_)) => Ok(BlacklistOutcome::AlreadyRevoked),
-        Err(other) => Err(other),
-    }
+) -> Result<Revocation, DbError> {
+    conn.transaction(|conn| blacklist_within(conn, token, now))
 }
 
-fn outstanding_id(conn: &mut AnyConnection, jti: &str) -> Result<Option<i32>, DbError> {
-    Ok(outstanding_tokens::table
-        .filter(outstanding_tokens::jti.eq(jti))
+/// A refresh with rotation, in one transaction: revokes `old` (when `blacklist_old`) and
+/// records its successor `new`. When `old` was already revoked nothing is recorded; when
+/// recording `new` fails, `old` stays valid, so a failed rotation never logs anyone out.
+pub fn rotate(
+    conn: &mut AnyConnection,
+    old: &OutstandingToken,
+    new: &OutstandingToken,
+    blacklist_old: bool,
+    now: NaiveDateTime,
+) -> Result<Revocation, DbError> {
+    conn.transaction(|conn| {
+        if blacklist_old && blacklist_within(conn, old, now)? == Revocation::AlreadyRevoked {
+            return Ok(Revocation::AlreadyRevoked);
+        }
+        record_outstanding(conn, new)?;
+        Ok(Revocation::Revoked)
+    })
+}
+
+fn blacklist_within(
+    conn: &mut AnyConnection,
+    token: &OutstandingToken,
+    now: NaiveDateTime,
+) -> Result<Revocation, DbError> {
+    // Recorded already when this database issued it; recorded now when another one did.
+    insert_unless_present(conn, |conn| insert_outstanding(conn, token))?;
+    let token_id: i32 = outstanding_tokens::table
+        .filter(outstanding_tokens::jti.eq(&token.jti))
         .select(outstanding_tokens::id)
-        .first(conn)
-        .optional()?)
+        .first(conn)?;
+    let inserted = insert_unless_present(conn, |conn| {
+        diesel::insert_into(blacklisted_tokens::table)
+            .values((
+                blacklisted_tokens::token_id.eq(token_id),
+                blacklisted_tokens::blacklisted_at.eq(now),
+            ))
+            .execute(conn)
+    })?;
+    Ok(if inserted {
+        Revocation::Revoked
+    } else {
+        Revocation::AlreadyRevoked
+    })
 }
 
 /// Deletes outstanding tokens (and so their blacklist entries) that expired before `now`;

@@ -12,7 +12,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, ResponseError, guard, web};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::routes::API_PREFIXES;
 
 /// Cache-Control for assets whose name carries a content hash: they never change.

@@ -4,12 +4,12 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::services::{AppState, ServiceError};
 
 /// 200 `{"status": "ok"}` when the database answers; 503 when it does not.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.db.ping().await?;
+    state.db.ping().await.map_err(ServiceError::from)?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
 

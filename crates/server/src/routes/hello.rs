@@ -3,7 +3,7 @@
 use actix_web::web;
 use claims::HelloResponse;
 
-use crate::auth::extractor::AuthenticatedUser;
+use crate::http::extractor::AuthenticatedUser;
 
 /// 200 `{"message": "Hello, World!"}` for a valid access token; 401 otherwise.
 pub async fn hello(_user: AuthenticatedUser) -> web::Json<HelloResponse> {

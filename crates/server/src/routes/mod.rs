@@ -1,4 +1,8 @@
-//! The URL map, one module per resource. Every path answers other methods with DRF's 405.
+//! The URL map, one module per resource, and what every path does besides its handler: DRF's
+//! `OPTIONS` metadata, its 405 for other methods, and for protected views authentication first
+//! (an unauthenticated `POST /hello/` is a 401, as in DRF, where `APIView` authenticates before
+//! it looks at the method). Content negotiation (406) runs before all of it, in
+//! [`crate::http::middleware::negotiate`].
 
 pub mod frontend;
 mod health;
@@ -9,27 +13,37 @@ mod users;
 
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
-use serde_json::json;
+use claims::{Credentials, RefreshRequest, VerifyRequest};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::http::extractor::AuthenticatedUser;
+use crate::http::input::field_names;
 
 /// Where the API's paths live; every path [`configure`] registers starts with one of these.
 /// The frontend's single-page-app fallback never answers under them (nginx's config keeps the
 /// same list in its `location` blocks).
 pub const API_PREFIXES: [&str; 4] = ["/api", "/hello/", "/ping/", "/healthz"];
 
+/// The media types the API renders and parses, as `OPTIONS` lists them.
+const RENDERS: [&str; 1] = ["application/json"];
+const PARSES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
+
 /// Registers every API route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(post("/api/token/").to(token::obtain_pair))
-        .service(post("/api/token/refresh/").to(token::refresh))
-        .service(post("/api/token/verify/").to(token::verify))
-        .service(post("/api/token/blacklist/").to(token::blacklist))
-        .service(post("/api/register/").to(register::register))
-        .service(get("/hello/").to(hello::hello))
-        .service(get("/api/hello/").to(hello::hello))
-        .service(get("/api/me/").to(users::me))
-        .service(get("/healthz").to(health::healthz))
-        .service(get("/ping/").to(health::ping));
+    cfg.service(post::<Credentials>("/api/token/", &TOKEN_OBTAIN_PAIR).to(token::obtain_pair))
+        .service(post::<RefreshRequest>("/api/token/refresh/", &TOKEN_REFRESH).to(token::refresh))
+        .service(post::<VerifyRequest>("/api/token/verify/", &TOKEN_VERIFY).to(token::verify))
+        .service(
+            post::<RefreshRequest>("/api/token/blacklist/", &TOKEN_BLACKLIST).to(token::blacklist),
+        )
+        .service(post::<Credentials>("/api/register/", &REGISTER).to(register::register))
+        .service(protected_get("/hello/", &HELLO).to(hello::hello))
+        .service(protected_get("/api/hello/", &HELLO).to(hello::hello))
+        .service(protected_get("/api/me/", &ME).to(users::me))
+        .service(get("/healthz", &HEALTH).to(health::healthz))
+        .service(get("/ping/", &PING).to(health::ping));
 }
 
 /// Anything no route matches: DRF's 404.
@@ -37,31 +51,152 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-fn post(path: &str) -> ResourceRoute {
-    ResourceRoute {
-        resource: web::resource(path).default_service(web::to(|req: HttpRequest| async move {
-            other_method(req.method(), "POST, OPTIONS")
-        })),
-        method: Method::POST,
-    }
+/// What `OPTIONS` says of a view: its name and docstring, as DRF's `SimpleMetadata` shows
+/// them, and the response fields that are read-only.
+struct View {
+    name: &'static str,
+    description: &'static str,
+    read_only: &'static [&'static str],
 }
 
-fn get(path: &str) -> ResourceRoute {
-    ResourceRoute {
-        resource: web::resource(path).default_service(web::to(|req: HttpRequest| async move {
-            other_method(req.method(), "GET, HEAD, OPTIONS")
-        })),
+const TOKEN_OBTAIN_PAIR: View = View {
+    name: "Token Obtain Pair",
+    description: "Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.",
+    read_only: &[],
+};
+const TOKEN_REFRESH: View = View {
+    name: "Token Refresh",
+    description: "Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.",
+    read_only: &["access"],
+};
+const TOKEN_VERIFY: View = View {
+    name: "Token Verify",
+    description: "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+    read_only: &[],
+};
+const TOKEN_BLACKLIST: View = View {
+    name: "Token Blacklist",
+    description: "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
+    read_only: &[],
+};
+const REGISTER: View = View {
+    name: "Register",
+    description: "Creates an account from a username and a password that passes Django's\npassword validators.",
+    read_only: &["id"],
+};
+const HELLO: View = View {
+    name: "Hello",
+    description: "",
+    read_only: &[],
+};
+const ME: View = View {
+    name: "Me",
+    description: "The user the access token belongs to.",
+    read_only: &[],
+};
+const HEALTH: View = View {
+    name: "Health",
+    description: "Answers 200 while the database answers, 503 while it does not.",
+    read_only: &[],
+};
+const PING: View = View {
+    name: "Ping",
+    description: "Answers without a token and without the database.",
+    read_only: &[],
+};
+
+/// A `POST` view whose body is `Body`: `OPTIONS` lists `Body`'s fields.
+fn post<Body: DeserializeOwned>(path: &str, view: &View) -> Route {
+    let mut fields = Map::new();
+    for &name in field_names::<Body>() {
+        fields.insert(name.to_owned(), field_info(name, false));
+    }
+    for &name in view.read_only {
+        fields.insert(name.to_owned(), field_info(name, true));
+    }
+    let metadata = metadata(view, Some(json!({ "POST": fields })));
+    Route::open(path, Method::POST, "POST, OPTIONS", metadata)
+}
+
+/// A `GET` view anyone may call.
+fn get(path: &str, view: &View) -> Route {
+    Route::open(
+        path,
+        Method::GET,
+        "GET, HEAD, OPTIONS",
+        metadata(view, None),
+    )
+}
+
+/// A `GET` view behind authentication: every method authenticates first.
+fn protected_get(path: &str, view: &View) -> Route {
+    let metadata = metadata(view, None);
+    let resource = web::resource(path).default_service(web::to(
+        move |req: HttpRequest, user: Result<AuthenticatedUser, ApiError>| {
+            let metadata = metadata.clone();
+            async move {
+                user?;
+                other_method(req.method(), "GET, HEAD, OPTIONS", metadata)
+            }
+        },
+    ));
+    Route {
+        resource,
         method: Method::GET,
     }
 }
 
-/// A path that answers one method (GET also answers HEAD).
-struct ResourceRoute {
+fn metadata(view: &View, actions: Option<Value>) -> Value {
+    let mut metadata = json!({
+        "name": view.name,
+        "description": view.description,
+        "renders": RENDERS,
+        "parses": PARSES,
+    });
+    if let Some(actions) = actions {
+        metadata["actions"] = actions;
+    }
+    metadata
+}
+
+/// DRF's description of a `CharField`: every field of this API is a string.
+fn field_info(name: &str, read_only: bool) -> Value {
+    json!({
+        "type": "string",
+        "required": !read_only,
+        "read_only": read_only,
+        "label": label(name),
+    })
+}
+
+/// DRF's default label: `old_password` is "Old password".
+fn label(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect()
+    })
+}
+
+/// A path that answers one method (GET also answers HEAD), `OPTIONS` with its metadata, and
+/// any other method with a 405.
+struct Route {
     resource: Resource,
     method: Method,
 }
 
-impl ResourceRoute {
+impl Route {
+    fn open(path: &str, method: Method, allowed: &'static str, metadata: Value) -> Self {
+        let resource = web::resource(path).default_service(web::to(move |req: HttpRequest| {
+            let metadata = metadata.clone();
+            async move { other_method(req.method(), allowed, metadata) }
+        }));
+        Self { resource, method }
+    }
+
     fn to<F, Args>(self, handler: F) -> Resource
     where
         F: actix_web::Handler<Args>,
@@ -77,18 +212,31 @@ impl ResourceRoute {
     }
 }
 
-/// `OPTIONS` describes the path, as DRF's metadata does; any other method is a 405.
-fn other_method(method: &Method, allowed: &'static str) -> Result<HttpResponse, ApiError> {
+/// `OPTIONS` describes the view, as DRF's metadata does; any other method is a 405.
+fn other_method(
+    method: &Method,
+    allowed: &'static str,
+    metadata: Value,
+) -> Result<HttpResponse, ApiError> {
     if method == Method::OPTIONS {
         return Ok(HttpResponse::Ok()
             .insert_header((header::ALLOW, allowed))
-            .json(json!({
-                "renders": ["application/json"],
-                "parses": ["application/json", "application/x-www-form-urlencoded"],
-            })));
+            .json(metadata));
     }
     Err(ApiError::MethodNotAllowed {
         method: method.clone(),
         allowed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_drfs() {
+        assert_eq!(label("refresh"), "Refresh");
+        assert_eq!(label("old_password"), "Old password");
+        assert_eq!(label(""), "");
+    }
 }

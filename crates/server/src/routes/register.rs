@@ -2,22 +2,18 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::flows;
-use crate::error::ApiError;
-use crate::input::{Fields, RequestData};
-use crate::state::AppState;
+use crate::auth::now;
+use crate::http::error::ApiError;
+use crate::http::input::RequestData;
+use crate::services::{AppState, accounts};
 
-/// `{"username", "password"}` → 201 `{"id", "username"}`.
+/// `{"username", "password"}` → 201 `{"id", "username"}`. The password keeps its surrounding
+/// whitespace, so that a password with any is refused rather than silently changed.
 pub async fn register(
     state: web::Data<AppState>,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::default();
-    let username = fields.take("username", data.char_field("username"));
-    let password = fields.take("password", data.raw_char_field("password"));
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(fields.into_error());
-    };
-    let user = flows::register(&state, username, password).await?;
+    let credentials = data.read_keeping_whitespace(&["password"])?;
+    let user = accounts::register(&state, credentials, now()).await?;
     Ok(HttpResponse::Created().json(user))
 }

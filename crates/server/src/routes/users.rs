@@ -4,7 +4,7 @@ use actix_web::web;
 use chrono::NaiveDateTime;
 use claims::UserProfile;
 
-use crate::auth::extractor::AuthenticatedUser;
+use crate::http::extractor::AuthenticatedUser;
 
 /// 200 with the user, never the password hash.
 pub async fn me(AuthenticatedUser(user): AuthenticatedUser) -> web::Json<UserProfile> {

@@ -9,10 +9,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use claims::TokenPair;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use server::accounts;
 use server::auth::password::PasswordHasher;
 use server::configuration::{DatabaseUrl, Settings};
+use server::db::tokens::{self as token_store, OutstandingToken};
 use server::db::{self, users};
+use server::services::accounts;
 use server::startup::Application;
 
 use crate::postgres::{self, ScratchDatabase};
@@ -43,11 +44,15 @@ pub enum Backend {
 
 impl Backend {
     /// PostgreSQL when `TEST_DATABASE_URL` is set; otherwise `None`, after saying (once) that
-    /// the PostgreSQL variants are skipped.
+    /// the PostgreSQL variants are skipped. With `E2E_REQUIRE=1` (as CI sets) a missing
+    /// `TEST_DATABASE_URL` fails the test instead: a skipped test must not pass for a run.
     pub fn postgres() -> Option<Self> {
         static SKIP_NOTICE: Once = Once::new();
         match postgres::admin_url() {
             Some(admin_url) => Some(Self::Postgres { admin_url }),
+            None if postgres::required() => {
+                panic!("TEST_DATABASE_URL is not set, and E2E_REQUIRE=1 requires PostgreSQL")
+            }
             None => {
                 SKIP_NOTICE.call_once(|| {
                     eprintln!("note: TEST_DATABASE_URL is not set; PostgreSQL variants skipped")
@@ -158,6 +163,7 @@ impl TestApp {
 
     /// An app with settings `overrides` on top of the test defaults.
     pub async fn spawn_with(backend: &Backend, overrides: &[(&str, &str)]) -> Self {
+        show_server_log_when_asked();
         let database = TestDatabase::create(backend);
         Self::spawn_on(database, overrides)
     }
@@ -246,24 +252,75 @@ impl TestApp {
         self.get(path, Some(&format!("Bearer {token}"))).await
     }
 
+    /// `OPTIONS path`.
+    pub async fn options(&self, path: &str) -> Response {
+        self.client
+            .request(reqwest::Method::OPTIONS, self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST /api/token/` with these credentials.
+    pub async fn obtain(&self, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/token/",
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// `POST /api/token/refresh/` with this refresh token.
+    pub async fn refresh(&self, refresh: &str) -> Response {
+        self.post_json("/api/token/refresh/", &json!({"refresh": refresh}))
+            .await
+    }
+
+    /// `POST /api/token/verify/` with this token.
+    pub async fn verify(&self, token: &str) -> Response {
+        self.post_json("/api/token/verify/", &json!({"token": token}))
+            .await
+    }
+
+    /// `POST /api/token/blacklist/` with this refresh token.
+    pub async fn blacklist(&self, refresh: &str) -> Response {
+        self.post_json("/api/token/blacklist/", &json!({"refresh": refresh}))
+            .await
+    }
+
+    /// `POST /api/register/` with these credentials.
+    pub async fn register(&self, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/register/",
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// The row of `outstanding_tokens` for this `jti`, read straight from the database.
+    pub fn outstanding(&self, jti: &str) -> Option<OutstandingToken> {
+        token_store::find_outstanding(&mut self.connection(), jti).expect("query works")
+    }
+
+    /// Whether the token with this `jti` is blacklisted, read straight from the database.
+    pub fn is_blacklisted(&self, jti: &str) -> bool {
+        token_store::is_blacklisted(&mut self.connection(), jti).expect("query works")
+    }
+
     /// Makes a user straight in the database (no password rules), returning their id.
     pub fn create_user(&self, username: &str, password: &str) -> i32 {
         let hasher = PasswordHasher::new(4).expect("cost 4 is valid");
         let mut conn = self.connection();
         let hash = hasher.hash(password).expect("hashing works");
-        accounts::insert_user(&mut conn, username, &hash, false)
+        let joined = chrono::Utc::now().naive_utc();
+        accounts::insert_user(&mut conn, username, &hash, false, joined)
             .expect("the user is created")
             .id
     }
 
     /// `POST /api/token/` for the user, expecting success.
     pub async fn obtain_pair(&self, username: &str, password: &str) -> TokenPair {
-        let response = self
-            .post_json(
-                "/api/token/",
-                &json!({"username": username, "password": password}),
-            )
-            .await;
+        let response = self.obtain(username, password).await;
         assert_eq!(response.status(), StatusCode::OK, "obtaining a pair");
         response.json().await.expect("a token pair")
     }
@@ -328,6 +385,23 @@ impl TestDatabase {
             Self::Sqlite(dir) => dir.path().join("db.sqlite3").display().to_string(),
             Self::Postgres(database) => database.url.clone(),
         }
+    }
+}
+
+/// With `TEST_LOG=1`, the servers the tests start log to the test output (run one failing test
+/// with it to see what the server did).
+fn show_server_log_when_asked() {
+    static INIT: Once = Once::new();
+    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+        INIT.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_test_writer()
+                .try_init();
+        });
     }
 }
 
@@ -397,6 +471,25 @@ pub fn sign_with(claims: &Value, key: &str) -> String {
         &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
     )
     .expect("signing works")
+}
+
+/// Signs `claims` with HS256 and [`SECRET`] under a header the test chose.
+pub fn sign_with_header(header: &jsonwebtoken::Header, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("signing works")
+}
+
+/// simplejwt's 401 for an access token that failed validation on a protected endpoint.
+pub fn access_token_refused(message: &str) -> Value {
+    json!({
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
+    })
 }
 
 /// Now, in seconds since the epoch.

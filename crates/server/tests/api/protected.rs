@@ -1,7 +1,7 @@
 //! `GET /hello/`, `GET /api/hello/` and `GET /api/me/`: simplejwt's `JWTAuthentication` with
 //! DRF's `IsAuthenticated`.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -27,15 +27,6 @@ every_database!(
     other_configured_header_types_are_accepted_and_challenged,
     a_token_for_another_audience_is_refused,
 );
-
-/// simplejwt's 401 for an access token that failed validation.
-fn access_token_refused(message: &str) -> Value {
-    json!({
-        "detail": "Given token not valid for any token type",
-        "code": "token_not_valid",
-        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
-    })
-}
 
 async fn hello_greets_a_valid_access_token(setup: Setup) {
     let app = TestApp::spawn(&setup).await;

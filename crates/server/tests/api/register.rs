@@ -20,14 +20,6 @@ every_database_and_mode!(
 
 every_database!(racing_registrations_of_one_username_let_exactly_one_in);
 
-async fn register(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
-    app.post_json(
-        "/api/register/",
-        &json!({"username": username, "password": password}),
-    )
-    .await
-}
-
 fn password_error(messages: &[&str]) -> Value {
     json!({"password": messages})
 }
@@ -36,7 +28,7 @@ async fn a_new_user_is_created(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        register(&app, "grace", PASSWORD).await,
+        app.register("grace", PASSWORD).await,
         201,
         json!({"id": 1, "username": "grace"}),
     )
@@ -45,7 +37,7 @@ async fn a_new_user_is_created(setup: Setup) {
 
 async fn the_new_user_can_obtain_tokens(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
-    assert_eq!(register(&app, "grace", PASSWORD).await.status(), 201);
+    assert_eq!(app.register("grace", PASSWORD).await.status(), 201);
 
     let pair = app.obtain_pair("grace", PASSWORD).await;
 
@@ -57,7 +49,7 @@ async fn a_taken_username_is_refused(setup: Setup) {
     app.create_user("grace", PASSWORD);
 
     assert_json(
-        register(&app, "grace", "another-good-password").await,
+        app.register("grace", "another-good-password").await,
         400,
         json!({"username": ["A user with that username already exists."]}),
     )
@@ -82,7 +74,7 @@ async fn a_username_with_spaces_is_invalid(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        register(&app, "grace hopper", PASSWORD).await,
+        app.register("grace hopper", PASSWORD).await,
         400,
         json!({"username": [
             "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
@@ -95,7 +87,7 @@ async fn a_short_password_is_refused(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        register(&app, "grace", "x7#kq").await,
+        app.register("grace", "x7#kq").await,
         400,
         password_error(&["This password is too short. It must contain at least 8 characters."]),
     )
@@ -106,7 +98,7 @@ async fn an_entirely_numeric_password_is_refused(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        register(&app, "grace", "8302957164").await,
+        app.register("grace", "8302957164").await,
         400,
         password_error(&["This password is entirely numeric."]),
     )
@@ -117,7 +109,7 @@ async fn a_password_like_the_username_is_refused(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        register(&app, "gracehopper", "gracehopper1").await,
+        app.register("gracehopper", "gracehopper1").await,
         400,
         password_error(&["The password is too similar to the username."]),
     )
@@ -128,7 +120,7 @@ async fn a_common_password_is_refused(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        register(&app, "grace", "password123").await,
+        app.register("grace", "password123").await,
         400,
         password_error(&["This password is too common."]),
     )
@@ -141,7 +133,7 @@ async fn a_password_over_72_bytes_is_refused_not_truncated(setup: Setup) {
     let long = "é".repeat(37);
 
     assert_json(
-        register(&app, "grace", &long).await,
+        app.register("grace", &long).await,
         400,
         password_error(&[
             "This password is too long. It must contain at most 72 bytes (bcrypt's limit).",
@@ -153,7 +145,7 @@ async fn a_password_over_72_bytes_is_refused_not_truncated(setup: Setup) {
 async fn racing_registrations_of_one_username_let_exactly_one_in(backend: Backend) {
     let app = TestApp::spawn_with(&backend, &[]).await;
 
-    let responses = join_all((0..6).map(|_| register(&app, "grace", PASSWORD))).await;
+    let responses = join_all((0..6).map(|_| app.register("grace", PASSWORD))).await;
 
     let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
     statuses.sort_unstable();

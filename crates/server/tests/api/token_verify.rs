@@ -18,30 +18,25 @@ every_database!(
     a_blacklisted_token_still_verifies_under_simplejwt_defaults,
 );
 
-async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post_json("/api/token/verify/", &json!({"token": token}))
-        .await
-}
-
 async fn a_valid_access_token_verifies(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
     let pair = app.user_with_tokens().await;
 
-    assert_json(verify(&app, &pair.access).await, 200, json!({})).await;
+    assert_json(app.verify(&pair.access).await, 200, json!({})).await;
 }
 
 async fn a_valid_refresh_token_verifies(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
     let pair = app.user_with_tokens().await;
 
-    assert_json(verify(&app, &pair.refresh).await, 200, json!({})).await;
+    assert_json(app.verify(&pair.refresh).await, 200, json!({})).await;
 }
 
 async fn garbage_is_invalid(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
 
     assert_json(
-        verify(&app, "eyJhbGciOiJIUzI1NiJ9.e30.garbage").await,
+        app.verify("eyJhbGciOiJIUzI1NiJ9.e30.garbage").await,
         401,
         token_not_valid("Token is invalid"),
     )
@@ -53,7 +48,7 @@ async fn an_expired_token_is_expired(setup: Setup) {
     let expired = sign(&with(claims_for("access", 1), "exp", json!(now())));
 
     assert_json(
-        verify(&app, &expired).await,
+        app.verify(&expired).await,
         401,
         token_not_valid("Token is expired"),
     )
@@ -68,7 +63,7 @@ async fn a_token_with_alg_none_is_invalid(setup: Setup) {
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
 
     assert_json(
-        verify(&app, &unsigned).await,
+        app.verify(&unsigned).await,
         401,
         token_not_valid("Token is invalid"),
     )
@@ -87,20 +82,13 @@ async fn a_missing_token_field_is_required(setup: Setup) {
     .await;
 }
 
-async fn blacklist(app: &TestApp, refresh: &str) {
-    let response = app
-        .post_json("/api/token/blacklist/", &json!({"refresh": refresh}))
-        .await;
-    assert_eq!(response.status(), 200);
-}
-
 async fn a_blacklisted_token_is_a_400_when_blacklisting_after_rotation(backend: Backend) {
     let app = TestApp::spawn_with(&backend, &[]).await;
     let pair = app.user_with_tokens().await;
-    blacklist(&app, &pair.refresh).await;
+    assert_eq!(app.blacklist(&pair.refresh).await.status(), 200);
 
     assert_json(
-        verify(&app, &pair.refresh).await,
+        app.verify(&pair.refresh).await,
         400,
         json!({"non_field_errors": ["Token is blacklisted"]}),
     )
@@ -110,8 +98,8 @@ async fn a_blacklisted_token_is_a_400_when_blacklisting_after_rotation(backend: 
 async fn a_blacklisted_token_still_verifies_under_simplejwt_defaults(backend: Backend) {
     let app = TestApp::spawn_with(&backend, SIMPLEJWT_DEFAULTS).await;
     let pair = app.user_with_tokens().await;
-    blacklist(&app, &pair.refresh).await;
+    assert_eq!(app.blacklist(&pair.refresh).await.status(), 200);
 
     // simplejwt only consults the blacklist here when BLACKLIST_AFTER_ROTATION is on.
-    assert_json(verify(&app, &pair.refresh).await, 200, json!({})).await;
+    assert_json(app.verify(&pair.refresh).await, 200, json!({})).await;
 }

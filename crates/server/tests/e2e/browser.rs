@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use thirtyfour::By;
 
-use crate::harness::{self, Browser, run, screenshot_dir};
+use crate::harness::{self, Browser, run, screenshot_dir, wait_until};
 
 const PASSWORD: &str = "correct-horse-battery";
 
@@ -77,19 +77,56 @@ async fn the_inspector_shows_an_access_token_and_a_countdown_that_decreases() {
 }
 
 #[tokio::test]
-async fn the_access_token_is_refreshed_silently_and_the_refresh_token_rotates() {
-    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "3")];
+async fn the_access_token_is_refreshed_silently_before_it_expires() {
+    // The timer refreshes a fifth of the lifetime early: at 4.8 s, then at 9.6 s.
+    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "6")];
     run("silent-refresh", &settings, async |browser, server| {
         register_and_log_in(browser, &server.base, "ada").await?;
         let before = browser.stored_refresh_token().await?;
 
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        browser.click("call-again").await?;
+        // Past the first token's expiry: only the refresh timer can have kept the session.
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        call_again_and_wait_for_the_greeting(browser).await?;
 
-        // The old access token has expired by now; the greeting needs a refreshed one.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        browser
-            .text_of("hello-message", |t| t == "Hello, World!")
+        let after = browser.stored_refresh_token().await?;
+        ensure!(
+            after.is_some() && after != before,
+            "the refresh token did not rotate"
+        );
+        // Both calls of /hello/ (on arrival and now) were answered 200, and none was refused:
+        // the token was fresh before the call went out.
+        server
+            .wait_for_log_lines(&["path=/hello/", "status=200"], 2)
+            .await?;
+        let refused = server.log_lines(&["path=/hello/", "status=401"]);
+        ensure!(refused.is_empty(), "a call was refused: {refused:?}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn after_a_401_the_token_is_refreshed_and_the_call_retried() {
+    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "3")];
+    run("retry-after-401", &settings, async |browser, server| {
+        // With the page's clock an hour behind, its refresh timer waits an hour: the access
+        // token expires first, and only the retry after the server's 401 can save the call.
+        browser.set_clock_behind(3600).await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
+        let before = browser.stored_refresh_token().await?;
+
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        call_again_and_wait_for_the_greeting(browser).await?;
+
+        let refused = server
+            .wait_for_log_lines(&["path=/hello/", "status=401"], 1)
+            .await?;
+        ensure!(refused.len() == 1, "refused calls: {refused:?}");
+        server
+            .wait_for_log_lines(&["path=/api/token/refresh/", "status=200"], 1)
+            .await?;
+        server
+            .wait_for_log_lines(&["path=/hello/", "status=200"], 2)
             .await?;
         let after = browser.stored_refresh_token().await?;
         ensure!(
@@ -99,6 +136,36 @@ async fn the_access_token_is_refreshed_silently_and_the_refresh_token_rotates() 
         Ok(())
     })
     .await;
+}
+
+/// Clicks "Call again" on the Hello page and waits for the greeting of that call (not the one
+/// shown before it).
+async fn call_again_and_wait_for_the_greeting(browser: &Browser) -> Result<()> {
+    let shown = browser.element(By::Id("hello-message")).await?;
+    let previous: u32 = shown.attr("data-call").await?.unwrap_or_default().parse()?;
+    browser.click("call-again").await?;
+    let wanted = (previous + 1).to_string();
+    wait_until(
+        "the greeting of the next call",
+        Duration::from_secs(10),
+        || async {
+            let Ok(element) = browser.driver.find(By::Id("hello-message")).await else {
+                let error = browser.driver.find(By::Id("hello-error")).await;
+                return Err(match error {
+                    Ok(error) => format!("an error: {:?}", error.text().await),
+                    Err(_) => "no answer yet".to_owned(),
+                });
+            };
+            let call = element.attr("data-call").await.ok().flatten();
+            let text = element.text().await.unwrap_or_default();
+            if call.as_deref() == Some(wanted.as_str()) && text == "Hello, World!" {
+                Ok(())
+            } else {
+                Err(format!("call {call:?} says {text:?}"))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]

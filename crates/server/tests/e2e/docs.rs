@@ -217,6 +217,63 @@ fn the_book_and_the_readme_have_no_broken_internal_links() {
     assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
 
+/// The paths of the repository's files that a document names in backticks, such as
+/// `crates/server/src/auth/mint.rs` (globs, `…` abbreviations and "a new `file`" that an
+/// exercise asks for are left out).
+fn named_files(markdown: &str) -> Vec<String> {
+    let parts: Vec<&str> = markdown.split('`').collect();
+    let roots = [
+        "crates/",
+        "frontend/",
+        "migrations/",
+        "nginx/",
+        "docs/",
+        "bench/",
+    ];
+    (1..parts.len())
+        .step_by(2)
+        .filter(|&at| !parts[at - 1].ends_with("new "))
+        .map(|at| parts[at])
+        .filter(|code| {
+            roots.iter().any(|root| code.starts_with(root))
+                && !code.contains(['*', '…', ' '])
+                && code
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|name| name.contains('.'))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_source_file_the_book_and_the_readme_name_exists() {
+    let mut missing_files = Vec::new();
+    let mut checked = 0;
+    for file in documents() {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        for named in named_files(&text) {
+            checked += 1;
+            if !workspace_root().join(&named).exists() {
+                missing_files.push(format!("{}: {named}", file.display()));
+            }
+        }
+    }
+    println!("{checked} file names checked");
+    assert!(checked >= 20, "only {checked} file names found");
+    assert!(
+        missing_files.is_empty(),
+        "named but missing: {missing_files:#?}"
+    );
+}
+
+#[test]
+fn file_names_are_found_in_backticks_only() {
+    let text = "see `crates/server/src/lib.rs` and `migrations/*/up.sql`, not crates/x.rs, \
+                `a b` or a new `crates/server/src/routes/notes.rs`";
+    assert_eq!(named_files(text), ["crates/server/src/lib.rs"]);
+}
+
 #[tokio::test]
 async fn every_runnable_block_of_the_book_and_the_readme_works() {
     for tool in ["bash", "curl", "sed", "openssl", "basenc"] {

@@ -1,10 +1,16 @@
-//! What the browser tests stand on: the `server` binary started as `cargo xtask serve` starts
-//! it (serving the built `dist/`), and headless Chromium driven through chromedriver.
+//! What the end-to-end tests stand on: the `server` binary started as `cargo xtask serve`
+//! starts it (serving the built `dist/`), headless Chromium driven through chromedriver, and
+//! waiting on other processes with a deadline.
 //!
 //! Tools are found through `CHROMIUM` and `CHROMEDRIVER`, then `PATH`. A missing tool skips
 //! the test with a message; with `E2E_REQUIRE=1` (as `.ci/run` sets) it fails it instead.
+//!
+//! Nothing here reads another process's output without waiting for it: [`wait_until`] polls
+//! with a deadline and says what it waited for when it gives up. A helper process that dies
+//! at start is started once more; when that fails too, both exit statuses and outputs are in
+//! the error.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,12 +47,89 @@ pub fn find_tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
 /// `E2E_REQUIRE=1`.
 pub fn missing(what: &str) {
     let message = format!("{what} not found");
-    if std::env::var("E2E_REQUIRE").is_ok_and(|v| v == "1") {
+    if crate::postgres::required() {
         panic!("{message}, and E2E_REQUIRE=1 requires it");
     }
     eprintln!(
         "SKIPPED: {message} (install it or set its variable; E2E_REQUIRE=1 makes this fatal)"
     );
+}
+
+/// Polls `check` every 50 ms until it gives a value, for at most `timeout`; the error names
+/// `what` was awaited and the last thing `check` saw.
+pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return Ok(value),
+            Err(last) if Instant::now() > deadline => {
+                bail!("waited {timeout:?} for {what}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// [`wait_until`] for code that is not async.
+pub fn wait_until_blocking<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> std::result::Result<T, String>,
+) -> Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check() {
+            Ok(value) => return Ok(value),
+            Err(last) if Instant::now() > deadline => {
+                bail!("waited {timeout:?} for {what}; last seen: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Starts a helper with `start`, and once more if the first one fails; the error then carries
+/// both failures (each with the exit status and output `start` put in its error).
+pub fn start_twice<T>(what: &str, mut start: impl FnMut() -> Result<T>) -> Result<T> {
+    match start() {
+        Ok(started) => Ok(started),
+        Err(first) => {
+            eprintln!("{what} failed to start, starting it once more: {first:#}");
+            start().map_err(|second| {
+                anyhow::anyhow!(
+                    "{what} failed to start twice.\nfirst: {first:#}\nsecond: {second:#}"
+                )
+            })
+        }
+    }
+}
+
+/// A child's exit status (if it has exited) and what it wrote to the captured stream, for an
+/// error message.
+pub fn post_mortem(child: &mut Child, output: &Arc<Mutex<String>>) -> String {
+    let status = match child.try_wait() {
+        Ok(Some(status)) => format!("exited with {status}"),
+        Ok(None) => "still running".to_owned(),
+        Err(error) => format!("status unknown ({error})"),
+    };
+    let output = output.lock().map(|o| o.clone()).unwrap_or_default();
+    format!("{status}; its output:\n{}", output.trim_end())
+}
+
+/// Copies everything the reader of `stream` sees into `into`, on a thread of its own.
+pub fn drain(stream: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(|l| l.ok()) {
+            if let Ok(mut text) = into.lock() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+    });
 }
 
 /// The `server` binary, serving `dist/` and the API on a free port (with its own SQLite file
@@ -61,7 +144,7 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts it with extra settings; returns once it listens.
+    /// Starts it with extra settings; returns once it answers `/healthz`.
     pub fn start(settings: &[(&str, &str)]) -> Result<Self> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").is_file() {
@@ -70,11 +153,15 @@ impl ServerProcess {
                 dist.display()
             );
         }
+        start_twice("the server", || Self::start_once(&dist, settings))
+    }
+
+    fn start_once(dist: &Path, settings: &[(&str, &str)]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
             .arg("serve")
             .current_dir(dir.path())
-            .env("FRONTEND_DIR", &dist)
+            .env("FRONTEND_DIR", dist)
             .env("DATABASE_URL", "sqlite://db.sqlite3")
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("BCRYPT_COST", "4")
@@ -85,13 +172,20 @@ impl ServerProcess {
             .spawn()
             .context("starting the server binary")?;
         let log = Arc::new(Mutex::new(String::new()));
-        let base = read_announced(
+        let base = match read_announced(
             child.stderr.take().expect("piped"),
             "serving the API at ",
             Duration::from_secs(20),
             log.clone(),
-        )
-        .context("the server did not say where it listens")?;
+        ) {
+            Ok(base) => base,
+            Err(error) => {
+                let why = post_mortem(&mut child, &log);
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the server did not say where it listens ({error}); it {why}");
+            }
+        };
         let server = Self {
             child,
             base,
@@ -105,24 +199,43 @@ impl ServerProcess {
     /// Waits (up to 10 s) until `GET /healthz` answers 200 (asked with the binary's own
     /// `healthcheck` command): the server is serving, and its signal handlers are in place.
     fn wait_until_healthy(&self) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let what = format!("{} to become healthy", self.base);
+        wait_until_blocking(&what, Duration::from_secs(10), || {
             let check = Command::new(env!("CARGO_BIN_EXE_server"))
                 .arg("healthcheck")
                 .env("BIND_ADDR", format!("127.0.0.1:{}", self.port()))
-                .output()?;
+                .output()
+                .map_err(|e| e.to_string())?;
             if check.status.success() {
-                return Ok(());
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&check.stderr).into_owned())
             }
-            if Instant::now() > deadline {
-                bail!(
-                    "{} never became healthy: {}",
-                    self.base,
-                    String::from_utf8_lossy(&check.stderr)
-                );
+        })
+    }
+
+    /// Waits (up to 10 s) until the server has logged `count` lines that contain every one of
+    /// `parts`; returns those lines.
+    pub async fn wait_for_log_lines(&self, parts: &[&str], count: usize) -> Result<Vec<String>> {
+        let what = format!("{count} log lines with {parts:?}");
+        wait_until(&what, Duration::from_secs(10), || async {
+            let lines = self.log_lines(parts);
+            if lines.len() >= count {
+                Ok(lines)
+            } else {
+                Err(format!("{} such lines", lines.len()))
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
+        .await
+    }
+
+    /// The lines logged so far that contain every one of `parts`.
+    pub fn log_lines(&self, parts: &[&str]) -> Vec<String> {
+        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        log.lines()
+            .filter(|line| parts.iter().all(|part| line.contains(part)))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The directory it runs in (its SQLite file and development key are there).
@@ -222,27 +335,54 @@ impl Browser {
             missing("Chromium (CHROMIUM)");
             return Ok(None);
         };
-        let Some(chromedriver_path) = find_tool("CHROMEDRIVER", &["chromedriver"]) else {
+        let Some(chromedriver) = find_tool("CHROMEDRIVER", &["chromedriver"]) else {
             missing("chromedriver (CHROMEDRIVER)");
             return Ok(None);
         };
+        match Self::start_once(&chromium, &chromedriver).await {
+            Ok(browser) => Ok(Some(browser)),
+            Err(first) => {
+                eprintln!("the browser failed to start, starting it once more: {first:#}");
+                match Self::start_once(&chromium, &chromedriver).await {
+                    Ok(browser) => Ok(Some(browser)),
+                    Err(second) => bail!(
+                        "the browser failed to start twice.\nfirst: {first:#}\nsecond: {second:#}"
+                    ),
+                }
+            }
+        }
+    }
+
+    async fn start_once(chromium: &Path, chromedriver_path: &Path) -> Result<Self> {
         let mut chromedriver = Command::new(chromedriver_path)
             .arg("--port=0")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
             .context("starting chromedriver")?;
+        let output = Arc::new(Mutex::new(String::new()));
+        drain(chromedriver.stderr.take().expect("piped"), output.clone());
         let announced = read_announced(
             chromedriver.stdout.take().expect("piped"),
             "started successfully on port ",
             Duration::from_secs(20),
-            Arc::default(),
-        )?;
-        let port: u16 = announced
-            .trim_end_matches('.')
-            .parse()
-            .with_context(|| format!("chromedriver's port: {announced:?}"))?;
+            output.clone(),
+        );
+        let port: Result<u16> = announced.and_then(|announced| {
+            announced
+                .trim_end_matches('.')
+                .parse()
+                .with_context(|| format!("chromedriver's port: {announced:?}"))
+        });
+        let port = match port {
+            Ok(port) => port,
+            Err(error) => {
+                let why = post_mortem(&mut chromedriver, &output);
+                kill_group(&mut chromedriver);
+                bail!("chromedriver did not announce its port ({error:#}); it {why}");
+            }
+        };
 
         let profile = tempfile::tempdir()?;
         let mut caps = DesiredCapabilities::chrome();
@@ -263,14 +403,35 @@ impl Browser {
             caps.add_arg(arg)?;
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))?;
-        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
-            .await
-            .context("opening a browser session")?;
-        Ok(Some(Self {
-            driver,
-            chromedriver,
-            _profile: profile,
-        }))
+        match WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await {
+            Ok(driver) => Ok(Self {
+                driver,
+                chromedriver,
+                _profile: profile,
+            }),
+            Err(error) => {
+                let why = post_mortem(&mut chromedriver, &output);
+                kill_group(&mut chromedriver);
+                bail!("no browser session ({error}); chromedriver {why}");
+            }
+        }
+    }
+
+    /// Makes the page's clock (`Date.now()`) run `seconds` behind the real one, from the next
+    /// page load on, as a visitor's badly set clock would.
+    pub async fn set_clock_behind(&self, seconds: u64) -> Result<()> {
+        let devtools = thirtyfour::extensions::cdp::ChromeDevTools::new(self.driver.handle.clone());
+        let script = format!(
+            "(() => {{ const now = Date.now.bind(Date); Date.now = () => now() - {}; }})();",
+            seconds * 1000
+        );
+        devtools
+            .execute_cdp_with_params(
+                "Page.addScriptToEvaluateOnNewDocument",
+                serde_json::json!({ "source": script }),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Opens `url` and waits for the app to render its navigation.
@@ -373,12 +534,17 @@ impl Browser {
     /// Ends the session and the chromedriver process group.
     pub async fn close(mut self) {
         let _ = self.driver.clone().quit().await;
-        // SAFETY: kill(2) on the process group we created; no memory is involved.
-        unsafe {
-            libc::kill(-(self.chromedriver.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.chromedriver.wait();
+        kill_group(&mut self.chromedriver);
     }
+}
+
+/// Kills a child started in a process group of its own, with everything it started.
+fn kill_group(child: &mut Child) {
+    // SAFETY: kill(2) on the process group we created; no memory is involved.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.wait();
 }
 
 /// Runs one browser test against a fresh server: skips without the tools, and on failure

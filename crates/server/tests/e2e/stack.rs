@@ -3,14 +3,18 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::browser::register_and_log_in;
-use crate::harness::{ServerProcess, exclusive, find_tool, missing, with_browser, workspace_root};
+use crate::harness::{
+    ServerProcess, drain, exclusive, find_tool, missing, post_mortem, start_twice, wait_until,
+    wait_until_blocking, with_browser, workspace_root,
+};
 use crate::postgres::{self, ScratchDatabase};
 
 const SECRET: &str = "stack-tests-signing-key-0123456789abcdef";
@@ -56,48 +60,18 @@ impl Stack {
                 )
             })
             .collect();
-        let dir = tempfile::tempdir()?;
-        // nginx's workers run as an unprivileged user when the tests run as root.
-        set_mode(dir.path(), 0o777)?;
-        let port = free_port()?;
-        render_config(dir.path(), port, &upstreams)?;
-        let nginx = Command::new(nginx)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.path().join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting nginx")?;
-        let stack = Self {
+        let (nginx, dir, port) = start_twice("nginx", || start_nginx(&nginx, &upstreams))?;
+        Ok(Some(Self {
             base: format!("http://127.0.0.1:{port}"),
             replicas,
             nginx,
             dir,
             _database: database,
-        };
-        stack.wait_until_listening(port)?;
-        Ok(Some(stack))
+        }))
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-
-    fn wait_until_listening(&self, port: u16) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
-                bail!("nginx did not listen on {port}: {log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
     }
 
     /// nginx's access log so far.
@@ -113,6 +87,66 @@ impl Drop for Stack {
     }
 }
 
+/// Starts nginx on a free port in a fresh directory, and waits until it listens. Everything it
+/// reads (its config and the built frontend) is copied into that directory, which nginx's
+/// unprivileged workers can enter wherever the checkout lies.
+fn start_nginx(nginx: &Path, upstreams: &str) -> Result<(Child, tempfile::TempDir, u16)> {
+    let dir = tempfile::tempdir()?;
+    set_mode(dir.path(), 0o755)?;
+    copy_readable(&workspace_root().join("dist"), &dir.path().join("dist"))?;
+    let port = free_port()?;
+    render_config(dir.path(), port, upstreams)?;
+    let mut child = Command::new(nginx)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting nginx")?;
+    let output = Arc::new(Mutex::new(String::new()));
+    drain(child.stderr.take().expect("piped"), output.clone());
+    let listening = wait_until_blocking(
+        &format!("nginx to listen on {port}"),
+        Duration::from_secs(10),
+        || match child.try_wait() {
+            Ok(Some(status)) => Err(format!("it exited with {status}")),
+            _ => std::net::TcpStream::connect(("127.0.0.1", port))
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        },
+    );
+    if let Err(error) = listening {
+        let why = post_mortem(&mut child, &output);
+        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("{error:#}; nginx {why}\nits error log:\n{log}");
+    }
+    Ok((child, dir, port))
+}
+
+/// Copies the directory tree `from` to `to`, readable by everyone (directories 0755, files
+/// 0644), whatever the permissions of the folders above `from`.
+fn copy_readable(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    set_mode(to, 0o755)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_readable(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+            set_mode(&target, 0o644)?;
+        }
+    }
+    Ok(())
+}
+
 /// Fills the template's placeholders for loopback; the same file the `web` image renders.
 fn render_config(dir: &Path, port: u16, upstreams: &str) -> Result<()> {
     let nginx_dir = workspace_root().join("nginx");
@@ -120,10 +154,7 @@ fn render_config(dir: &Path, port: u16, upstreams: &str) -> Result<()> {
     let rendered = template
         .replace("${NGINX_LISTEN}", &format!("127.0.0.1:{port}"))
         .replace("${NGINX_RUNTIME_DIR}", &dir.to_string_lossy())
-        .replace(
-            "${NGINX_DIST_DIR}",
-            &workspace_root().join("dist").to_string_lossy(),
-        )
+        .replace("${NGINX_DIST_DIR}", &dir.join("dist").to_string_lossy())
         .replace("${NGINX_RESOLVER}", "")
         .replace("${NGINX_UPSTREAMS}", upstreams);
     ensure!(
@@ -507,23 +538,38 @@ async fn nginx_and_the_backend_log_the_same_request_id() {
     on_stack(async |stack| {
         let response = client().get(stack.url("/healthz")).send().await?;
         ensure!(response.status() == 200, "healthz: {}", response.status());
-        let access_log = stack.access_log();
-        let line = access_log
-            .lines()
-            .last()
-            .context("nginx logged the request")?;
-        let id = line
-            .split("request_id=")
-            .nth(1)
-            .context("the log line has a request id")?
-            .trim();
-        let logged_by_a_replica = stack.replicas.iter().any(|r| {
-            r.log
-                .lock()
-                .is_ok_and(|log| log.contains(&format!("request_id={id}")))
-        });
-        ensure!(logged_by_a_replica, "no replica logged request_id={id}");
-        Ok(())
+
+        // nginx writes its access log line after the answer has gone out: wait for it.
+        let id = wait_until(
+            "nginx's access log line",
+            Duration::from_secs(10),
+            || async {
+                let log = stack.access_log();
+                log.lines()
+                    .filter(|line| line.contains("/healthz"))
+                    .find_map(|line| line.split("request_id=").nth(1))
+                    .map(|id| id.trim().to_owned())
+                    .ok_or_else(|| format!("access log: {log:?}"))
+            },
+        )
+        .await?;
+        let wanted = format!("request_id={id}");
+        wait_until(
+            "a replica's log line with nginx's request id",
+            Duration::from_secs(10),
+            || async {
+                let found = stack
+                    .replicas
+                    .iter()
+                    .any(|replica| !replica.log_lines(&[&wanted]).is_empty());
+                if found {
+                    Ok(())
+                } else {
+                    Err(format!("no replica logged {wanted}"))
+                }
+            },
+        )
+        .await
     })
     .await;
 }

@@ -55,6 +55,11 @@ pub fn database_url_for(admin_url: &str, name: &str) -> String {
     format!("{server}/{name}{query}")
 }
 
+/// Whether `E2E_REQUIRE=1` asks every test to run, none to skip.
+pub fn required() -> bool {
+    std::env::var("E2E_REQUIRE").is_ok_and(|v| v == "1")
+}
+
 /// `TEST_DATABASE_URL`, when set.
 pub fn admin_url() -> Option<String> {
     std::env::var("TEST_DATABASE_URL")

@@ -1,0 +1,288 @@
+//! Minting tokens the way simplejwt's `Token` classes build them: `token_type`, `exp`, `iat`,
+//! `jti`, then the claims the token carries for its user, then `aud` and `iss` when configured.
+//!
+//! Checking a token is the other half of [`TokenCodec`], in [`crate::auth::check`].
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use claims::TokenType;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde_json::{Map, Value, json};
+
+use crate::configuration::JwtSettings;
+
+/// The claim that carries a fingerprint of the user's password hash, with
+/// `JWT_CHECK_REVOKE_TOKEN` (simplejwt's `REVOKE_TOKEN_CLAIM`).
+pub const REVOKE_TOKEN_CLAIM: &str = "hash_password";
+
+/// The claims that belong to one token and are never copied into another (simplejwt's
+/// `no_copy_claims`, plus `aud` and `iss`, which come from the settings).
+const NOT_COPIED: [&str; 6] = ["token_type", "exp", "iat", "jti", "aud", "iss"];
+
+/// Signs and checks tokens with the configured algorithm and keys.
+#[derive(Clone)]
+pub struct TokenCodec {
+    settings: JwtSettings,
+    encoding_key: EncodingKey,
+    decoding_key: DecodingKey,
+}
+
+/// A freshly minted token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `exp`, in seconds since the Unix epoch.
+    pub exp: i64,
+}
+
+impl TokenCodec {
+    /// A codec for these settings and keys.
+    pub fn new(
+        settings: JwtSettings,
+        encoding_key: EncodingKey,
+        decoding_key: DecodingKey,
+    ) -> Self {
+        Self {
+            settings,
+            encoding_key,
+            decoding_key,
+        }
+    }
+
+    /// The token settings.
+    pub fn settings(&self) -> &JwtSettings {
+        &self.settings
+    }
+
+    pub(super) fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding_key
+    }
+
+    /// The claims a user's tokens carry besides the registered ones: the user id (a string, as
+    /// simplejwt writes it), and with `JWT_CHECK_REVOKE_TOKEN` a fingerprint of the password hash.
+    pub fn user_claims(&self, user_id: i32, password_hash: &str) -> Map<String, Value> {
+        let mut claims = Map::new();
+        claims.insert(
+            self.settings.user_id_claim.clone(),
+            Value::String(user_id.to_string()),
+        );
+        if self.settings.check_revoke_token {
+            claims.insert(
+                REVOKE_TOKEN_CLAIM.to_owned(),
+                Value::String(password_fingerprint(password_hash)),
+            );
+        }
+        claims
+    }
+
+    /// Mints a token of `token_type` at `now` (seconds since the epoch): a fresh `jti`,
+    /// `iat = now`, `exp = now + lifetime`, and every claim of `carried` except the registered
+    /// ones. simplejwt copies a refresh token's claims into the access token it makes the same
+    /// way, so a claim the refresh token lacks (even the user id) is missing from both.
+    pub fn mint(
+        &self,
+        token_type: TokenType,
+        carried: &Map<String, Value>,
+        now: i64,
+    ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
+        let lifetime = match token_type {
+            TokenType::Access => self.settings.access_token_lifetime,
+            TokenType::Refresh => self.settings.refresh_token_lifetime,
+        };
+        let exp = now.saturating_add(lifetime.as_secs() as i64);
+        let jti = uuid::Uuid::new_v4().simple().to_string();
+
+        let mut claims = Map::new();
+        claims.insert("token_type".into(), token_type.as_str().into());
+        claims.insert("exp".into(), exp.into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("jti".into(), jti.clone().into());
+        for (claim, value) in carried {
+            if !NOT_COPIED.contains(&claim.as_str()) {
+                claims.insert(claim.clone(), value.clone());
+            }
+        }
+        if let Some(audience) = &self.settings.audience {
+            claims.insert("aud".into(), audience.clone().into());
+        }
+        if let Some(issuer) = &self.settings.issuer {
+            claims.insert("iss".into(), issuer.clone().into());
+        }
+
+        let token = self.encode(&claims)?;
+        Ok(MintedToken { token, jti, exp })
+    }
+
+    /// Encodes and signs as PyJWT does: the header `{"alg":...,"typ":"JWT"}` with its keys
+    /// sorted (so an HS256 token starts `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9`, as simplejwt's and
+    /// jwt.io's do), then the claims, each compact JSON in base64url without padding.
+    fn encode(&self, claims: &Map<String, Value>) -> Result<String, jsonwebtoken::errors::Error> {
+        let header = json!({"alg": self.settings.algorithm, "typ": "JWT"});
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
+        );
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            &self.encoding_key,
+            self.settings.algorithm,
+        )?;
+        Ok(format!("{signing_input}.{signature}"))
+    }
+}
+
+/// What the revoke claim compares: the SHA-256 of the password hash, in hex. When the password
+/// changes, so does its hash, and tokens carrying the old value stop working.
+pub fn password_fingerprint(password_hash: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(password_hash.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jsonwebtoken::Algorithm;
+
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-unit-tests";
+    const NOW: i64 = 1_800_000_000;
+
+    fn codec_with(change: impl FnOnce(&mut JwtSettings)) -> TokenCodec {
+        let mut settings = crate::configuration::Settings::from_lookup(|_| None)
+            .unwrap()
+            .jwt;
+        change(&mut settings);
+        TokenCodec::new(
+            settings,
+            EncodingKey::from_secret(SECRET),
+            DecodingKey::from_secret(SECRET),
+        )
+    }
+
+    fn part(token: &str, index: usize) -> Value {
+        let part = token.split('.').nth(index).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_header_is_simplejwts() {
+        let codec = codec_with(|_| {});
+        let minted = codec
+            .mint(TokenType::Refresh, &codec.user_claims(7, "hash"), NOW)
+            .unwrap();
+        assert_eq!(
+            part(&minted.token, 0),
+            json!({"alg": "HS256", "typ": "JWT"})
+        );
+        assert!(
+            minted
+                .token
+                .starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.")
+        );
+    }
+
+    #[test]
+    fn the_payload_has_simplejwts_claims_in_simplejwts_order() {
+        let codec = codec_with(|_| {});
+        let minted = codec
+            .mint(TokenType::Access, &codec.user_claims(7, "hash"), NOW)
+            .unwrap();
+        let payload = part(&minted.token, 1);
+        let names: Vec<&String> = payload.as_object().unwrap().keys().collect();
+        assert_eq!(names, ["token_type", "exp", "iat", "jti", "user_id"]);
+        assert_eq!(payload["token_type"], "access");
+        assert_eq!(payload["exp"], NOW + 300);
+        assert_eq!(payload["iat"], NOW);
+        assert_eq!(payload["user_id"], "7");
+        assert_eq!(payload["jti"], minted.jti);
+        assert_eq!(minted.jti.len(), 32);
+        assert_eq!(minted.exp, NOW + 300);
+    }
+
+    #[test]
+    fn lifetimes_come_from_the_settings() {
+        let codec = codec_with(|s| s.refresh_token_lifetime = Duration::from_secs(60));
+        let refresh = codec
+            .mint(TokenType::Refresh, &codec.user_claims(1, "h"), NOW)
+            .unwrap();
+        assert_eq!(part(&refresh.token, 1)["exp"], NOW + 60);
+    }
+
+    #[test]
+    fn carried_claims_are_copied_but_registered_ones_are_not() {
+        let codec = codec_with(|_| {});
+        let carried = json!({"user_id": "9", "jti": "old", "exp": 1, "iat": 1,
+                             "token_type": "refresh", "colour": "teal"});
+        let minted = codec
+            .mint(TokenType::Access, carried.as_object().unwrap(), NOW)
+            .unwrap();
+        let payload = part(&minted.token, 1);
+        assert_eq!(payload["user_id"], "9");
+        assert_eq!(payload["colour"], "teal");
+        assert_eq!(payload["token_type"], "access");
+        assert_ne!(payload["jti"], "old");
+        assert_eq!(payload["iat"], NOW);
+    }
+
+    #[test]
+    fn a_token_made_from_one_without_a_user_id_has_none_either() {
+        let codec = codec_with(|_| {});
+        let minted = codec.mint(TokenType::Access, &Map::new(), NOW).unwrap();
+        assert_eq!(part(&minted.token, 1).get("user_id"), None);
+    }
+
+    #[test]
+    fn a_custom_user_id_claim_is_written() {
+        let codec = codec_with(|s| s.user_id_claim = "uid".into());
+        let minted = codec
+            .mint(TokenType::Access, &codec.user_claims(4, "h"), NOW)
+            .unwrap();
+        let payload = part(&minted.token, 1);
+        assert_eq!(payload.get("user_id"), None);
+        assert_eq!(payload["uid"], "4");
+    }
+
+    #[test]
+    fn audience_and_issuer_come_last_from_the_settings() {
+        let codec = codec_with(|s| {
+            s.audience = Some("students".into());
+            s.issuer = Some("https://issuer.example".into());
+        });
+        let carried = json!({"user_id": "1", "aud": "teachers", "iss": "https://evil.example"});
+        let minted = codec
+            .mint(TokenType::Access, carried.as_object().unwrap(), NOW)
+            .unwrap();
+        let payload = part(&minted.token, 1);
+        let names: Vec<&String> = payload.as_object().unwrap().keys().collect();
+        assert_eq!(
+            names,
+            ["token_type", "exp", "iat", "jti", "user_id", "aud", "iss"]
+        );
+        assert_eq!(payload["aud"], "students");
+        assert_eq!(payload["iss"], "https://issuer.example");
+    }
+
+    #[test]
+    fn with_check_revoke_token_the_password_fingerprint_is_carried() {
+        let codec = codec_with(|s| s.check_revoke_token = true);
+        let claims = codec.user_claims(1, "$2b$04$hash");
+        assert_eq!(
+            claims[REVOKE_TOKEN_CLAIM],
+            json!(password_fingerprint("$2b$04$hash"))
+        );
+        assert_ne!(password_fingerprint("a"), password_fingerprint("b"));
+    }
+
+    #[test]
+    fn the_configured_algorithm_signs() {
+        let codec = codec_with(|s| s.algorithm = Algorithm::HS512);
+        let minted = codec.mint(TokenType::Access, &Map::new(), NOW).unwrap();
+        assert_eq!(part(&minted.token, 0)["alg"], "HS512");
+    }
+}

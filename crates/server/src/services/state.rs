@@ -1,0 +1,36 @@
+//! What every service needs, built once per server and shared by all workers.
+
+use std::sync::Arc;
+
+use crate::auth::TokenCodec;
+use crate::auth::hashing::HashingPool;
+use crate::auth::password::PasswordHasher;
+use crate::db::Database;
+use crate::services::ServiceError;
+
+/// The application state: the database, the token codec and the password hasher.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: Database,
+    /// Signs and checks tokens.
+    pub tokens: Arc<TokenCodec>,
+    /// Hashes and checks passwords.
+    pub hasher: Arc<PasswordHasher>,
+    /// The low-priority threads bcrypt runs on.
+    pub hashing: Arc<HashingPool>,
+}
+
+impl AppState {
+    /// Runs bcrypt work on the low-priority hashing pool, holding no database connection.
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let hasher = self.hasher.clone();
+        self.hashing
+            .run(move || work(&hasher))
+            .await
+            .map_err(ServiceError::internal)
+    }
+}
