@@ -47,8 +47,9 @@ pub async fn register(
         .map_err(ServiceError::internal)?;
     let user = state
         .db
-        .run(move |conn| Ok(insert_user(conn, &username, &hash, false, datetime(now))))
-        .await??;
+        .run(move |conn| insert_user(conn, &username, &hash, false, datetime(now)))
+        .await
+        .map_err(taken_or_failed)?;
     Ok(RegisteredUser {
         id: user.id,
         username: user.username,
@@ -73,27 +74,34 @@ pub fn create_user(
         return Err(username_taken());
     }
     let hash = hasher.hash(password).map_err(ServiceError::internal)?;
-    insert_user(conn, username, &hash, is_staff, datetime(now))
+    insert_user(conn, username, &hash, is_staff, datetime(now)).map_err(taken_or_failed)
 }
 
 /// Inserts a user whose password is already hashed. When two requests race for one username,
-/// the unique index lets one in and the other gets the taken-username error.
+/// the unique index lets one in and refuses the other ([`DbError::UniqueViolation`]).
 pub fn insert_user(
     conn: &mut AnyConnection,
     username: &str,
     password_hash: &str,
     is_staff: bool,
     date_joined: NaiveDateTime,
-) -> Result<User, ServiceError> {
-    let new_user = NewUser {
-        username,
-        password: password_hash,
-        is_staff,
-        date_joined,
-    };
-    match users::insert(conn, &new_user) {
-        Err(DbError::UniqueViolation(_)) => Err(username_taken()),
-        other => Ok(other?),
+) -> Result<User, DbError> {
+    users::insert(
+        conn,
+        &NewUser {
+            username,
+            password: password_hash,
+            is_staff,
+            date_joined,
+        },
+    )
+}
+
+/// A refused insert of a user: the username was taken a moment ago (the only unique column).
+fn taken_or_failed(error: DbError) -> ServiceError {
+    match error {
+        DbError::UniqueViolation(_) => username_taken(),
+        other => other.into(),
     }
 }
 

@@ -63,7 +63,10 @@ async fn tokens_carry_simplejwts_header_and_claims(setup: Setup) {
         (&pair.refresh, "refresh", 24 * 60 * 60),
     ] {
         // Byte for byte PyJWT's header, as in simplejwt's (and jwt.io's) tokens.
-        assert!(token.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."), "{token}");
+        assert!(
+            token.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."),
+            "{token}"
+        );
         assert_eq!(header_of(token), json!({"alg": "HS256", "typ": "JWT"}));
         let claims = payload_of(token);
         let names: Vec<&String> = claims.as_object().unwrap().keys().collect();

@@ -1,0 +1,257 @@
+//! `cargo xtask bench`: this server and the tutorial's Django + simplejwt + gunicorn stack,
+//! side by side on loopback, driven by wrk, alternating the two so machine noise hits both.
+//! Prints one table; with `--save`, writes it to the book's benchmarks page with a chart.
+//!
+//! Tune with `BENCH_SECONDS` (per run, default 5), `BENCH_ROUNDS` (default 2) and
+//! `BENCH_CONNECTIONS` (default 32); `BENCH_ONLY=hello` runs only the scenarios whose name
+//! contains "hello". With `BENCH_DATABASE_URL=postgres://...` (a database of its own: the
+//! server creates its tables there), this server also runs on PostgreSQL.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{cargo, step};
+
+mod client;
+mod report;
+mod rss;
+mod stacks;
+mod wrk;
+
+use client::{login, raw_bcrypt_rate, user_id};
+use report::Report;
+use stacks::{Side, peer_virtualenv, start_ours, start_peer};
+use wrk::{Scripts, hello_during_flood, mean, measure};
+
+const USERNAME: &str = "bench";
+const PASSWORD: &str = "correct-horse-battery";
+const SECRET: &str = "benchmark-signing-key-0123456789abcdef0123";
+const BCRYPT_COST: u32 = 12;
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    peak_rss_mib: f64,
+}
+
+/// One row of the table: a scenario on both sides.
+struct Row {
+    name: String,
+    ours: Figures,
+    peer: Figures,
+}
+
+/// Runs the benchmark.
+pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
+    let save = args.iter().any(|a| a == "--save");
+    let seconds = env_number("BENCH_SECONDS", 5);
+    let rounds = env_number("BENCH_ROUNDS", 2);
+    let connections = env_number("BENCH_CONNECTIONS", 32);
+    let only = std::env::var("BENCH_ONLY").ok();
+    which("wrk").ok_or("wrk not found: install it (Debian/Ubuntu: sudo apt install wrk)")?;
+    which("python3").ok_or("python3 not found: the Django peer needs it")?;
+
+    step("building this server (release)");
+    cargo(&["build", "--release", "-p", "server"])?;
+    let venv = peer_virtualenv(root)?;
+
+    let work = root.join("target/bench/run");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let peer_workers = 2 * cores + 1;
+
+    step("starting both stacks");
+    let ours = start_ours(root, &work, "ours", 18080, &[])?;
+    let ours_plain = start_ours(
+        root,
+        &work,
+        "ours-simplejwt-defaults",
+        18081,
+        &[
+            ("JWT_ROTATE_REFRESH_TOKENS", "false"),
+            ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
+        ],
+    )?;
+    let peer = start_peer(root, &venv, &work, "peer", 18180, peer_workers, None)?;
+    let peer_bcrypt = start_peer(
+        root,
+        &venv,
+        &work,
+        "peer-bcrypt",
+        18181,
+        peer_workers,
+        Some("bcrypt"),
+    )?;
+
+    let ours_pair = login(&ours.base)?;
+    let ours_plain_pair = login(&ours_plain.base)?;
+    let peer_pair = login(&peer.base)?;
+    let access = |pair: &Value| pair["access"].as_str().unwrap_or_default().to_owned();
+    let refresh = |pair: &Value| pair["refresh"].as_str().unwrap_or_default().to_owned();
+
+    let scripts = Scripts::write(&work, connections)?;
+    let run_time = Duration::from_secs(seconds);
+    let wrk = |side: &Side, script: &Path, extra: &[String]| {
+        measure(side, script, extra, run_time, connections)
+    };
+    // bcrypt takes a quarter second a core: a few connections per core keep it saturated.
+    let login_connections = 2 * cores as u64;
+    let wrk_login = |side: &Side| measure(side, &scripts.login, &[], run_time, login_connections);
+    let bearer = |token: String| vec!["-H".to_owned(), format!("Authorization: Bearer {token}")];
+
+    let mut rows = Vec::new();
+    let mut compare = |name: &str,
+                       a: &dyn Fn() -> Result<Figures, String>,
+                       b: &dyn Fn() -> Result<Figures, String>|
+     -> Result<(), String> {
+        if only.as_deref().is_some_and(|only| !name.contains(only)) {
+            return Ok(());
+        }
+        step(&format!(
+            "{name} ({rounds} rounds of {seconds} s each side)"
+        ));
+        let mut ours_runs = Vec::new();
+        let mut peer_runs = Vec::new();
+        for round in 0..rounds {
+            // Alternate who goes first, so drift in the machine's state hits both.
+            if round % 2 == 0 {
+                ours_runs.push(a()?);
+                peer_runs.push(b()?);
+            } else {
+                peer_runs.push(b()?);
+                ours_runs.push(a()?);
+            }
+        }
+        rows.push(Row {
+            name: name.to_owned(),
+            ours: mean(&ours_runs),
+            peer: mean(&peer_runs),
+        });
+        Ok(())
+    };
+
+    compare(
+        "GET /hello/ with a token",
+        &|| wrk(&ours, &scripts.hello, &bearer(access(&ours_pair))),
+        &|| wrk(&peer, &scripts.hello, &bearer(access(&peer_pair))),
+    )?;
+    compare(
+        "GET /ping/ (no token)",
+        &|| wrk(&ours, &scripts.ping, &[]),
+        &|| wrk(&peer, &scripts.ping, &[]),
+    )?;
+
+    let peer_refresh = scripts.refresh("refresh-peer.lua", &refresh(&peer_pair))?;
+    let plain_refresh = scripts.refresh("refresh-ours-plain.lua", &refresh(&ours_plain_pair))?;
+    let runs = AtomicU64::new(0);
+    let tokens_per_run = 40_000 * seconds as usize;
+    let rotating = |side: &Side, user_id: i64| {
+        let run = runs.fetch_add(1, Ordering::Relaxed);
+        wrk(
+            side,
+            scripts.fresh_tokens(run, tokens_per_run, user_id)?,
+            &[],
+        )
+    };
+    compare(
+        "POST /api/token/refresh/ (ours rotating + blacklisting; peer: simplejwt defaults)",
+        &|| rotating(&ours, 1),
+        &|| wrk(&peer, &peer_refresh, &[]),
+    )?;
+    compare(
+        "POST /api/token/refresh/ (both: simplejwt defaults, same work)",
+        &|| wrk(&ours_plain, &plain_refresh, &[]),
+        &|| wrk(&peer, &peer_refresh, &[]),
+    )?;
+    compare(
+        "POST /api/token/ (each side's default hasher: bcrypt 12 vs PBKDF2)",
+        &|| wrk_login(&ours),
+        &|| wrk_login(&peer),
+    )?;
+    compare(
+        "POST /api/token/ (both bcrypt, cost 12)",
+        &|| wrk_login(&ours),
+        &|| wrk_login(&peer_bcrypt),
+    )?;
+    let peer_bcrypt_pair = login(&peer_bcrypt.base)?;
+    compare(
+        "GET /hello/ during a login flood (p99 is the figure)",
+        &|| hello_during_flood(&ours, &scripts, &bearer(access(&ours_pair)), run_time),
+        &|| {
+            hello_during_flood(
+                &peer_bcrypt,
+                &scripts,
+                &bearer(access(&peer_bcrypt_pair)),
+                run_time,
+            )
+        },
+    )?;
+
+    if let Some(url) = std::env::var("BENCH_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+    {
+        let ours_pg = start_ours(
+            root,
+            &work,
+            "ours-postgres",
+            18082,
+            &[("DATABASE_URL", &url)],
+        )?;
+        let pg_pair = login(&ours_pg.base)?;
+        let pg_user = user_id(&ours_pg.base, &access(&pg_pair))?;
+        compare(
+            "PostgreSQL: GET /hello/ with a token",
+            &|| wrk(&ours_pg, &scripts.hello, &bearer(access(&pg_pair))),
+            &|| wrk(&peer, &scripts.hello, &bearer(access(&peer_pair))),
+        )?;
+        compare(
+            "PostgreSQL: POST /api/token/refresh/ (ours rotating + blacklisting; peer: simplejwt defaults)",
+            &|| rotating(&ours_pg, pg_user),
+            &|| wrk(&peer, &peer_refresh, &[]),
+        )?;
+    }
+
+    step("raw bcrypt verify rate at cost 12 on every core");
+    let raw_bcrypt = raw_bcrypt_rate(cores, Duration::from_secs(3));
+
+    let report = Report {
+        rows,
+        raw_bcrypt,
+        cores,
+        peer_workers,
+        seconds,
+        rounds,
+        connections,
+    };
+    let table = report.markdown();
+    println!("\n{table}");
+    if save {
+        report.save(root)?;
+        step("saved docs/src/benchmarks.md and docs/src/images/benchmarks.svg");
+    }
+    Ok(())
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

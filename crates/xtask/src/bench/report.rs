@@ -1,0 +1,247 @@
+//! The results as a table on the terminal, and with `--save` as the book's benchmarks page
+//! with an SVG chart.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use super::{Figures, Row};
+
+/// The results, as a table and a chart.
+pub(super) struct Report {
+    pub(super) rows: Vec<Row>,
+    pub(super) raw_bcrypt: f64,
+    pub(super) cores: usize,
+    pub(super) peer_workers: usize,
+    pub(super) seconds: u64,
+    pub(super) rounds: u64,
+    pub(super) connections: u64,
+}
+
+impl Report {
+    pub(super) fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "| scenario | this server req/s | p50 ms | p99 ms | errors | peak RSS MiB | Django peer req/s | p50 ms | p99 ms | errors | peak RSS MiB | ratio |"
+        );
+        let _ = writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for row in &self.rows {
+            let (o, p) = (&row.ours, &row.peer);
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.1}× |",
+                row.name,
+                o.requests_per_second,
+                o.p50_ms,
+                o.p99_ms,
+                o.errors,
+                o.peak_rss_mib,
+                p.requests_per_second,
+                p.p50_ms,
+                p.p99_ms,
+                p.errors,
+                p.peak_rss_mib,
+                o.requests_per_second / p.requests_per_second.max(f64::MIN_POSITIVE),
+            );
+        }
+        let by_name: BTreeMap<&str, &Row> =
+            self.rows.iter().map(|r| (r.name.as_str(), r)).collect();
+        if let (Some(hello), Some(ping)) = (
+            by_name.get("GET /hello/ with a token"),
+            by_name.get("GET /ping/ (no token)"),
+        ) {
+            let _ = writeln!(
+                out,
+                "\n`/hello/` ÷ `/ping/`: this server {:.0}%, Django peer {:.0}%.",
+                100.0 * hello.ours.requests_per_second / ping.ours.requests_per_second,
+                100.0 * hello.peer.requests_per_second / ping.peer.requests_per_second,
+            );
+        }
+        if let Some(login) = by_name.get("POST /api/token/ (both bcrypt, cost 12)") {
+            let _ = writeln!(
+                out,
+                "Logins at bcrypt cost 12: {:.1}/s; raw bcrypt verify rate on {} cores: {:.1}/s ({:.0}%).",
+                login.ours.requests_per_second,
+                self.cores,
+                self.raw_bcrypt,
+                100.0 * login.ours.requests_per_second / self.raw_bcrypt,
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n{} cores; {} s per run, {} rounds alternating the two stacks, {} connections (wrk); Django peer: gunicorn with {} sync workers, simplejwt defaults, DEBUG off, SQLite; this server: release build, SQLite, bcrypt cost 12.",
+            self.cores, self.seconds, self.rounds, self.connections, self.peer_workers
+        );
+        out
+    }
+
+    /// The project's performance targets, each with the measured figure and whether it is met.
+    pub(super) fn targets(&self) -> String {
+        let row = |name: &str| self.rows.iter().find(|r| r.name.starts_with(name));
+        let rate = |f: &Figures| f.requests_per_second;
+        let mut lines = Vec::new();
+        let mut check = |target: &str, figure: String, met: bool| {
+            lines.push(format!(
+                "- {target}: {figure}, {}.",
+                if met { "met" } else { "**not met**" }
+            ));
+        };
+        if let Some(hello) = row("GET /hello/ with a token") {
+            let ratio = rate(&hello.ours) / rate(&hello.peer);
+            check(
+                "`/hello/` at least 50× the peer's requests/s",
+                format!("{ratio:.1}×"),
+                ratio >= 50.0,
+            );
+            if let Some(ping) = row("GET /ping/") {
+                let share = rate(&hello.ours) / rate(&ping.ours);
+                check(
+                    "`/hello/` at least 85% of this server's own `/ping/`",
+                    format!("{:.0}%", 100.0 * share),
+                    share >= 0.85,
+                );
+            }
+        }
+        if let Some(refresh) = row("POST /api/token/refresh/ (both") {
+            let ratio = rate(&refresh.ours) / rate(&refresh.peer);
+            check(
+                "refresh with the same work at least 20× the peer",
+                format!("{ratio:.1}×"),
+                ratio >= 20.0,
+            );
+        }
+        if let Some(login) = row("POST /api/token/ (both bcrypt") {
+            let share = rate(&login.ours) / self.raw_bcrypt;
+            check(
+                "logins within 10% of the raw bcrypt verify rate",
+                format!("{:.0}% of {:.1}/s", 100.0 * share, self.raw_bcrypt),
+                share >= 0.9,
+            );
+        }
+        if let Some(flood) = row("GET /hello/ during a login flood") {
+            check(
+                "`/hello/` p99 under 10 ms during the login flood",
+                format!("{:.2} ms", flood.ours.p99_ms),
+                flood.ours.p99_ms < 10.0,
+            );
+        }
+        let peak = self
+            .rows
+            .iter()
+            .map(|r| r.ours.peak_rss_mib)
+            .fold(0.0, f64::max);
+        check(
+            "peak RSS under load under 30 MB",
+            format!("{peak:.1} MiB"),
+            peak * 1.048_576 < 30.0,
+        );
+        lines.join("\n")
+    }
+
+    pub(super) fn save(&self, root: &Path) -> Result<(), String> {
+        let machine = fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, name)| name.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let date = Command::new("date")
+            .arg("-u")
+            .arg("+%Y-%m-%d")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let page = format!(
+            "# Benchmarks\n\n\
+             What does the Rust rewrite buy over the tutorial's Django REST Framework + simplejwt + gunicorn stack? \
+             Both ran side by side on one machine, on loopback, driven by [wrk](https://github.com/wg/wrk), \
+             alternating the two so that noise hits both.\n\n\
+             - **Machine**: {machine}, {cores} cores.\n- **Date**: {date}.\n\
+             - **Command**: `cargo xtask bench --save` (figures only: `cargo xtask bench`); the \
+             PostgreSQL rows appear with `BENCH_DATABASE_URL=postgres://…` naming a database of their own.\n\
+             - **Peak RSS** counts the server's own processes (gunicorn's master and workers for the \
+             peer), not the database server's.\n\n\
+             ![Requests per second per scenario, both stacks](images/benchmarks.svg)\n\n{table}\n\
+             ## Against the project's targets\n\n{targets}\n\n\
+             Where `/hello/` falls short, the cost is its database read: like simplejwt's \
+             `JWTAuthentication`, every request loads the user to check that the account still exists \
+             and is active. That read runs on actix's blocking thread pool (diesel is synchronous), and \
+             handing each request to another thread and back costs more than checking the token \
+             itself (about 2 µs for HS256, see below), while wrk competes for the same cores. `/ping/` \
+             does no such read.\n\n\
+             The peer is `bench/django-peer/`: the tutorial's project with simplejwt's default settings. \
+             Micro benchmarks of token signing and checking and of bcrypt are in \
+             `crates/server/benches/tokens.rs` (`cargo bench -p server --bench tokens`).\n",
+            cores = self.cores,
+            table = self.markdown(),
+            targets = self.targets(),
+        );
+        fs::write(root.join("docs/src/benchmarks.md"), page).map_err(|e| e.to_string())?;
+        fs::write(root.join("docs/src/images/benchmarks.svg"), self.chart())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Two bars per scenario (this server, the peer), each row scaled to its larger value,
+    /// labelled with the figures.
+    pub(super) fn chart(&self) -> String {
+        let (width, row_height, label_width) = (900.0, 62.0, 330.0);
+        let height = 60.0 + row_height * self.rows.len() as f64;
+        let bar_room = width - label_width - 120.0;
+        let font = r#"font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif""#;
+        let mut svg = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="title"><title id="title">Requests per second: this server and the Django peer</title><rect width="{width}" height="{height}" fill="#ffffff"/><text x="20" y="28" font-size="16" font-weight="700" fill="#1f2328" {font}>Requests per second (each row scaled to its larger bar)</text><rect x="{lx}" y="12" width="14" height="14" fill="#0b5cad"/><text x="{tx}" y="24" font-size="12" {font}>this server</text><rect x="{lx2}" y="12" width="14" height="14" fill="#c2255c"/><text x="{tx2}" y="24" font-size="12" {font}>Django peer</text>"##,
+            lx = width - 230.0,
+            tx = width - 212.0,
+            lx2 = width - 130.0,
+            tx2 = width - 112.0,
+        );
+        for (index, row) in self.rows.iter().enumerate() {
+            let y = 50.0 + row_height * index as f64;
+            let top = row
+                .ours
+                .requests_per_second
+                .max(row.peer.requests_per_second)
+                .max(1.0);
+            let name = row.name.replace('&', "&amp;").replace('<', "&lt;");
+            let _ = write!(
+                svg,
+                r##"<text x="20" y="{}" font-size="12" fill="#1f2328" {font}>{}</text>"##,
+                y + 22.0,
+                shorten(&name, 48)
+            );
+            for (offset, figures, color) in
+                [(0.0, &row.ours, "#0b5cad"), (24.0, &row.peer, "#c2255c")]
+            {
+                let bar = (bar_room * figures.requests_per_second / top).max(1.0);
+                let _ = write!(
+                    svg,
+                    r##"<rect x="{label_width}" y="{}" width="{bar:.1}" height="20" fill="{color}"/><text x="{:.1}" y="{}" font-size="12" fill="#1f2328" {font}>{:.0}/s</text>"##,
+                    y + offset,
+                    label_width + bar + 6.0,
+                    y + offset + 15.0,
+                    figures.requests_per_second,
+                );
+            }
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+}
+
+pub(super) fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
+}
