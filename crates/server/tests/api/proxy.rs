@@ -32,7 +32,14 @@ impl Proxy {
                 let Ok(upstream) = TcpStream::connect(&target) else {
                     continue;
                 };
+                // Checked again under the lock `cut` takes: a connection accepted while the
+                // proxy was being cut must not slip through.
                 let mut open = registry.lock().expect("not poisoned");
+                if !up_flag.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = upstream.shutdown(Shutdown::Both);
+                    continue;
+                }
                 for stream in [&client, &upstream] {
                     if let Ok(clone) = stream.try_clone() {
                         open.push(clone);
@@ -52,8 +59,9 @@ impl Proxy {
 
     /// Cuts every open connection and refuses new ones: the database is "down".
     pub fn cut(&self) {
+        let mut open = self.open.lock().expect("not poisoned");
         self.up.store(false, Ordering::SeqCst);
-        for stream in self.open.lock().expect("not poisoned").drain(..) {
+        for stream in open.drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
