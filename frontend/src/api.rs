@@ -2,8 +2,8 @@
 //! Paths are relative to the page's origin: the server (or nginx) serves both.
 
 use claims::{
-    Credentials, ErrorBody, HelloResponse, RefreshRequest, RefreshResponse, RegisteredUser,
-    TokenPair, UserProfile, VerifyRequest,
+    AccessResponse, Credentials, ErrorBody, HelloResponse, RegisteredUser, UserProfile,
+    VerifyRequest,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -19,8 +19,10 @@ pub enum ApiError {
         /// The error body.
         body: ErrorBody,
     },
-    /// No usable answer: the server is unreachable or answered something unexpected.
-    Network(String),
+    /// No answer: the server cannot be reached.
+    Unreachable,
+    /// An answer this page cannot read (not the API's JSON).
+    Unexpected(String),
 }
 
 impl ApiError {
@@ -28,7 +30,7 @@ impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Refused { status, .. } => Some(*status),
-            Self::Network(_) => None,
+            Self::Unreachable | Self::Unexpected(_) => None,
         }
     }
 
@@ -36,7 +38,10 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::Refused { body, .. } => body.summary(),
-            Self::Network(reason) => format!("Cannot reach the server ({reason})."),
+            Self::Unreachable => {
+                format!("The server at {} does not answer. Is it running?", origin())
+            }
+            Self::Unexpected(what) => format!("The server answered something unexpected: {what}."),
         }
     }
 
@@ -44,7 +49,7 @@ impl ApiError {
     pub fn field(&self, name: &str) -> Option<String> {
         match self {
             Self::Refused { body, .. } => body.fields.get(name).map(|messages| messages.join(" ")),
-            Self::Network(_) => None,
+            Self::Unreachable | Self::Unexpected(_) => None,
         }
     }
 
@@ -55,27 +60,39 @@ impl ApiError {
                 .detail
                 .clone()
                 .or_else(|| body.fields.get("non_field_errors").map(|m| m.join(" "))),
-            Self::Network(_) => Some(self.message()),
+            Self::Unreachable | Self::Unexpected(_) => Some(self.message()),
         }
     }
 }
 
-/// `POST /api/token/`: log in.
-pub async fn obtain_pair(credentials: &Credentials) -> Result<TokenPair, ApiError> {
-    post("/api/token/", credentials).await
+/// This page's origin, `http://127.0.0.1:8000` say: the server it talks to.
+pub fn origin() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// `POST /api/session/`: log in; the refresh token comes back as an HttpOnly cookie.
+pub async fn session_log_in(credentials: &Credentials) -> Result<AccessResponse, ApiError> {
+    session_post("/api/session/", Some(credentials), None).await
+}
+
+/// `POST /api/session/refresh/`: a new access token through the cookie (which rotates).
+pub async fn session_refresh() -> Result<AccessResponse, ApiError> {
+    session_post::<(), _>("/api/session/refresh/", None, None).await
+}
+
+/// `POST /api/session/logout/`: the session (and `access`, when given) is revoked, and the
+/// cookie cleared.
+pub async fn session_log_out(access: Option<String>) -> Result<(), ApiError> {
+    session_post::<(), serde_json::Value>("/api/session/logout/", None, access.as_deref())
+        .await
+        .map(drop)
 }
 
 /// `POST /api/register/`: make an account.
 pub async fn register(credentials: &Credentials) -> Result<RegisteredUser, ApiError> {
     post("/api/register/", credentials).await
-}
-
-/// `POST /api/token/refresh/`: a new access token (and, with rotation, a new refresh token).
-pub async fn refresh(refresh: &str) -> Result<RefreshResponse, ApiError> {
-    let body = RefreshRequest {
-        refresh: refresh.to_owned(),
-    };
-    post("/api/token/refresh/", &body).await
 }
 
 /// `POST /api/token/verify/`: whether the server accepts the token.
@@ -84,16 +101,6 @@ pub async fn verify(token: &str) -> Result<(), ApiError> {
         token: token.to_owned(),
     };
     post::<_, serde_json::Value>("/api/token/verify/", &body)
-        .await
-        .map(drop)
-}
-
-/// `POST /api/token/blacklist/`: revoke the refresh token (log out).
-pub async fn blacklist(refresh: &str) -> Result<(), ApiError> {
-    let body = RefreshRequest {
-        refresh: refresh.to_owned(),
-    };
-    post::<_, serde_json::Value>("/api/token/blacklist/", &body)
         .await
         .map(drop)
 }
@@ -111,7 +118,26 @@ pub async fn me(access: String) -> Result<UserProfile, ApiError> {
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
     let request = Request::post(path)
         .json(body)
-        .map_err(|error| ApiError::Network(error.to_string()))?;
+        .map_err(|error| ApiError::Unexpected(error.to_string()))?;
+    read(request.send().await).await
+}
+
+/// A `POST` to the session endpoints: with the header they require, the cookie the browser
+/// sends by itself, and the access token when given.
+async fn session_post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: Option<&B>,
+    access: Option<&str>,
+) -> Result<T, ApiError> {
+    let mut request = Request::post(path).header("X-Requested-With", "XMLHttpRequest");
+    if let Some(access) = access {
+        request = request.header("Authorization", &format!("Bearer {access}"));
+    }
+    let request = match body {
+        Some(body) => request.json(body),
+        None => request.build(),
+    }
+    .map_err(|error| ApiError::Unexpected(error.to_string()))?;
     read(request.send().await).await
 }
 
@@ -123,13 +149,17 @@ async fn get_with_token<T: DeserializeOwned>(path: &str, access: &str) -> Result
 async fn read<T: DeserializeOwned>(
     response: Result<Response, gloo_net::Error>,
 ) -> Result<T, ApiError> {
-    let response = response.map_err(|error| ApiError::Network(error.to_string()))?;
+    let response = response.map_err(|_| ApiError::Unreachable)?;
     let status = response.status();
     if response.ok() {
         return response
             .json::<T>()
             .await
-            .map_err(|error| ApiError::Network(error.to_string()));
+            .map_err(|error| ApiError::Unexpected(error.to_string()));
+    }
+    // nginx in front answers 502 in the API's shape when no replica does.
+    if status == 502 {
+        return Err(ApiError::Unreachable);
     }
     let body = response
         .json::<ErrorBody>()

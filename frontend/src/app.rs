@@ -1,15 +1,17 @@
-//! The shell: the session, the navigation bar and the routes.
+//! The shell: the session, the navigation bar, the routes, and what every page shares (its
+//! title, focus on its heading, the guard of protected pages).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
 use crate::pages::{
     hello::Hello, home::Home, inspector::Inspector, login::Login, register::Register,
 };
-use crate::session::Session;
+use crate::session::{Phase, Session};
 
 /// The whole app.
 #[component]
@@ -25,38 +27,87 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/register") view=Register/>
                     <Route path=path!("/login") view=Login/>
-                    <Route path=path!("/hello") view=Hello/>
+                    <Route path=path!("/hello") view=|| view! { <Protected><Hello/></Protected> }/>
                     <Route path=path!("/inspector") view=Inspector/>
                 </Routes>
             </main>
             <footer>
                 <p>
                     "The API behind this page behaves like djangorestframework-simplejwt. "
-                    "Try it with curl too: see the README."
+                    "Try it with curl too: see the "
+                    <a id="readme-link" href="/README.md" rel="help">"README"</a>
+                    "'s walkthrough."
                 </p>
             </footer>
         </Router>
     }
 }
 
-/// Links, and who is logged in.
+/// Sets the page's title and, after a navigation (not on the first page load), moves the
+/// keyboard focus to its heading, so a screen reader announces the new page.
+pub fn page(title: &str) {
+    document().set_title(&format!("{title} · JWT tutorial"));
+    let first = FIRST_PAGE.with(|first| first.replace(false));
+    if !first {
+        request_animation_frame(|| {
+            if let Ok(Some(heading)) = document().query_selector("main h1")
+                && let Ok(heading) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(heading)
+            {
+                let _ = heading.focus();
+            }
+        });
+    }
+}
+
+thread_local! {
+    static FIRST_PAGE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// The guard of every page that needs a session: while the session is restored it says so;
+/// without one it sends you to log in (replacing this page in the history, so Back does not
+/// bounce you here again), and brings you back after.
+#[component]
+fn Protected(children: ChildrenFn) -> impl IntoView {
+    let session = Session::get();
+    let navigate = use_navigate();
+    let location = use_location();
+    // Only a change of phase redraws the page, not a refresh that stays active.
+    let phase = Memo::new(move |_| session.phase());
+    Effect::new(move |_| {
+        if matches!(phase.get(), Phase::Anonymous | Phase::Ended(_)) {
+            let here = location.pathname.get_untracked();
+            let next = js_sys::encode_uri_component(&here);
+            navigate(
+                &format!("/login?next={next}"),
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
+    move || match phase.get() {
+        Phase::Active => children().into_any(),
+        Phase::Restoring => {
+            view! { <p class="pending" role="status">"Restoring your session…"</p> }.into_any()
+        }
+        Phase::Anonymous | Phase::Ended(_) => {
+            view! { <p class="pending" role="status">"Taking you to log in…"</p> }.into_any()
+        }
+    }
+}
+
+/// Links, and who is logged in. The log-out button's place is kept while it is hidden, so the
+/// bar does not jump when it appears.
 #[component]
 fn Nav() -> impl IntoView {
     let session = Session::get();
     let navigate = use_navigate();
-    // Wherever you are, a session that could not be refreshed sends you to log in again.
-    let to_login = navigate.clone();
-    Effect::new(move |_| {
-        if session.has_ended() {
-            to_login("/login", Default::default());
-        }
-    });
+    // Leave the page first: a protected page would otherwise see the session end and send
+    // you to log in again to come back to it.
     let log_out = move |_| {
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            session.log_out().await;
-            navigate("/", Default::default());
-        });
+        navigate("/login", Default::default());
+        spawn_local(session.log_out());
     };
     view! {
         <nav aria-label="Main">
@@ -64,32 +115,31 @@ fn Nav() -> impl IntoView {
             <ul>
                 <li><A href="/hello">"Hello"</A></li>
                 <li><A href="/inspector">"Token inspector"</A></li>
-                <Show
-                    when=move || session.is_logged_in()
-                    fallback=|| view! {
-                        <li><A href="/register">"Register"</A></li>
-                        <li><A href="/login">"Log in"</A></li>
-                    }
-                >
-                    <li id="nav-user" class="user">
-                        "Logged in as "
-                        <strong>{move || session.username().unwrap_or_else(|| "…".into())}</strong>
-                    </li>
-                    <li>
-                        <button id="logout-button" type="button" on:click=log_out.clone()>
-                            "Log out"
-                        </button>
-                    </li>
+                <Show when=move || !session.is_active()>
+                    <li><A href="/register">"Register"</A></li>
+                    <li><A href="/login">"Log in"</A></li>
                 </Show>
             </ul>
+            <div class="account" aria-live="polite">
+                <span id="nav-user" class="user" hidden=move || !session.is_active()>
+                    "Logged in as "
+                    <strong>{move || session.username().unwrap_or_else(|| "…".into())}</strong>
+                </span>
+                <button id="logout-button" type="button" on:click=log_out
+                    class:invisible=move || !session.is_active()
+                    disabled=move || !session.is_active()>
+                    "Log out"
+                </button>
+            </div>
         </nav>
     }
 }
 
 #[component]
 fn NotFound() -> impl IntoView {
+    page("Page not found");
     view! {
-        <h1>"Page not found"</h1>
+        <h1 tabindex="-1">"Page not found"</h1>
         <p><A href="/">"Back to the start"</A></p>
     }
 }

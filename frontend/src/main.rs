@@ -1,8 +1,9 @@
 //! The tutorial's frontend: a Leptos single-page app, compiled to WebAssembly, that registers,
 //! logs in, calls the protected endpoint, inspects tokens, refreshes them and logs out.
 //!
-//! Read it in this order: [`api`] (one function per endpoint), [`session`] (where the tokens
-//! live and how they are refreshed), [`jwt`] (taking a token apart), then [`app`] and `pages/`.
+//! Read it in this order: [`api`] (one function per endpoint), [`session`] (the session's
+//! state, where the tokens live and how they are refreshed across tabs), [`jwt`] (taking a
+//! token apart), then [`app`] (routes, the guard of protected pages) and `pages/`.
 
 mod api;
 mod app;

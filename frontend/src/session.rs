@@ -1,66 +1,163 @@
-//! The logged-in session: where each token lives and how it is kept fresh.
+//! The logged-in session: one explicit state, where each token lives, and how it is kept fresh.
 //!
-//! The access token lives in memory only (a signal here), so nothing on disk can leak it and
-//! it dies with the page. The refresh token is kept in `sessionStorage` so that reloading the
-//! page does not log you out. The trade-off: script running in this page (an XSS bug) could read
-//! it, as it could read anything the page holds; `sessionStorage` at least ends with the tab,
-//! is never sent automatically like a cookie, and a stolen refresh token is revoked by logging
-//! out (the server blacklists it) or by rotation (each refresh blacklists the previous one).
-//! An HttpOnly cookie would hide it from scripts but brings CSRF into play; the book discusses
-//! both.
+//! The refresh token lives only in an HttpOnly cookie that the server sets for `/api/session/`:
+//! no script of this page (nor one injected through an XSS bug) can read it, and no other
+//! site's page can make the browser send it (`SameSite=Strict`, plus the `X-Requested-With`
+//! header the server requires). The access token lives in memory only, and dies with the page;
+//! a reload gets a new one through the cookie.
 //!
-//! The access token is refreshed shortly before it expires and once after a 401; a failed
-//! refresh ends the session with a message.
+//! Refreshing is single-flight. The timer (shortly before the access token expires), a retry
+//! after a 401 and every page share one request: a lock within the tab, and across the tabs of
+//! this origin a Web Lock (`navigator.locks`). The tab that refreshed hands the new access token
+//! to the others on a `BroadcastChannel`, so two tabs never present one refresh token at once,
+//! and never trip the server's reuse detection.
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::time::Duration;
 
-use claims::TokenPair;
+use claims::Credentials;
+use futures_util::lock::Mutex;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::jwt;
 
-/// The `sessionStorage` key of the refresh token.
-pub const REFRESH_KEY: &str = "jwt-tutorial.refresh";
+/// The name of the Web Lock and of the channel the tabs share.
+const SHARED_NAME: &str = "jwt-tutorial-session";
 
-/// The message shown on the login page when refreshing failed.
-pub const SESSION_ENDED: &str = "Your session ended. Please log in again.";
+/// A `localStorage` hint (no token, no secret) that this browser logged in and has not logged
+/// out since: only then is a page load worth asking the server for the session.
+const HAD_SESSION: &str = "jwt-tutorial.had-session";
+
+/// Where the session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Nobody is logged in.
+    Anonymous,
+    /// The page just loaded and is asking the server whether the cookie still holds a session.
+    Restoring,
+    /// Logged in: an access token is in memory.
+    Active,
+    /// The session ended, for this reason.
+    Ended(EndReason),
+}
+
+/// Why a session ended, to be told in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndReason {
+    /// Logged out in this tab.
+    LoggedOut,
+    /// Logged out in another tab.
+    LoggedOutElsewhere,
+    /// The refresh token or its family ran out.
+    Expired,
+    /// The server revoked the refresh token: it was used elsewhere, or the session was logged
+    /// out on another device.
+    Revoked,
+    /// The account was deactivated or deleted.
+    AccountGone,
+    /// The password was changed, which ends every other session.
+    PasswordChanged,
+    /// Another refusal, with the server's words.
+    Refused(String),
+}
+
+impl EndReason {
+    /// The reason in a sentence for the log-in page.
+    pub fn explain(&self) -> String {
+        match self {
+            Self::LoggedOut => "You logged out.".to_owned(),
+            Self::LoggedOutElsewhere => "You logged out in another tab.".to_owned(),
+            Self::Expired => "Your session expired: a refresh token lives a day, and a session \
+                              at most a week. Log in again."
+                .to_owned(),
+            Self::Revoked => "Your session was ended by the server: your refresh token was used \
+                              elsewhere, or you logged out on another device. Refresh tokens \
+                              rotate, and a rotated-out one coming back ends the whole session \
+                              (see the book's chapter on revocation)."
+                .to_owned(),
+            Self::AccountGone => "Your account is no longer active.".to_owned(),
+            Self::PasswordChanged => "Your password was changed, which ends every session \
+                                      but the one that changed it."
+                .to_owned(),
+            Self::Refused(detail) => format!("The server ended your session: {detail}"),
+        }
+    }
+
+    /// The reason behind a refused refresh.
+    fn of(error: &ApiError) -> Self {
+        match error.general().as_deref() {
+            Some("Token is expired") => Self::Expired,
+            Some("Token is blacklisted") => Self::Revoked,
+            Some("Authentication credentials were not provided.") => Self::LoggedOutElsewhere,
+            Some("No active account found for the given token.") => Self::AccountGone,
+            Some("The user's password has been changed.") => Self::PasswordChanged,
+            Some(other) => Self::Refused(other.to_owned()),
+            None => Self::Refused(error.message()),
+        }
+    }
+}
+
+/// What one tab tells the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Message {
+    /// A log in or a refresh: the new access token.
+    Access {
+        access: String,
+        username: Option<String>,
+    },
+    /// The session ended there.
+    Ended { reason: EndReason },
+}
 
 /// Shared, copyable handle to the session; provided as context by the app.
 #[derive(Clone, Copy)]
 pub struct Session {
+    phase: RwSignal<Phase>,
     access: RwSignal<Option<String>>,
-    refresh: RwSignal<Option<String>>,
+    /// Kept after the session ends, for the log-in form.
     username: RwSignal<Option<String>>,
-    /// A message for the next page to show, e.g. that the session ended.
-    pub notice: RwSignal<Option<String>>,
-    /// True while a reload restores the session from the stored refresh token.
-    pub restoring: RwSignal<bool>,
     timer: StoredValue<Option<TimeoutHandle>>,
+    /// The tab's own refresh lock; the Web Lock covers the other tabs.
+    refreshing: StoredValue<Rc<Mutex<()>>, LocalStorage>,
+    channel: StoredValue<Option<web_sys::BroadcastChannel>, LocalStorage>,
 }
 
 impl Session {
-    /// A session restored from `sessionStorage` when a refresh token is stored there.
+    /// A session that asks the server, through the cookie, whether one is still open.
     pub fn start() -> Self {
-        let stored = storage().and_then(|s| s.get_item(REFRESH_KEY).ok().flatten());
         let session = Self {
+            phase: RwSignal::new(Phase::Restoring),
             access: RwSignal::new(None),
-            refresh: RwSignal::new(stored.clone()),
             username: RwSignal::new(None),
-            notice: RwSignal::new(None),
-            restoring: RwSignal::new(stored.is_some()),
             timer: StoredValue::new(None),
+            refreshing: StoredValue::new_local(Rc::new(Mutex::new(()))),
+            channel: StoredValue::new_local(None),
         };
-        if stored.is_some() {
-            spawn_local(async move {
-                if session.refresh_now().await.is_ok() {
-                    session.load_username().await;
-                }
-                session.restoring.set(false);
-            });
+        session.listen_to_other_tabs();
+        if !had_session() {
+            session.phase.set(Phase::Anonymous);
+            return session;
         }
+        spawn_local(async move {
+            match session.refresh(None).await {
+                Ok(_) => session.load_username().await,
+                // No cookie: nobody was logged in. Anything else ended an old session.
+                Err(error) if error.status() == Some(401) => {
+                    if EndReason::of(&error) == EndReason::LoggedOutElsewhere {
+                        session.phase.set(Phase::Anonymous);
+                    }
+                }
+                Err(_) => session.phase.set(Phase::Anonymous),
+            }
+        });
         session
     }
 
@@ -69,22 +166,17 @@ impl Session {
         expect_context::<Self>()
     }
 
+    /// Where the session is.
+    pub fn phase(&self) -> Phase {
+        self.phase.get()
+    }
+
     /// Whether someone is logged in.
-    pub fn is_logged_in(&self) -> bool {
-        self.refresh.get().is_some()
+    pub fn is_active(&self) -> bool {
+        self.phase.get() == Phase::Active
     }
 
-    /// Whether someone is logged in, without subscribing to changes.
-    pub fn is_logged_in_untracked(&self) -> bool {
-        self.refresh.get_untracked().is_some()
-    }
-
-    /// Whether the session just ended because refreshing failed.
-    pub fn has_ended(&self) -> bool {
-        self.notice.get().as_deref() == Some(SESSION_ENDED) && !self.is_logged_in()
-    }
-
-    /// The logged-in user's name, once known.
+    /// The logged-in user's name, once known; after the session ended, the last one.
     pub fn username(&self) -> Option<String> {
         self.username.get()
     }
@@ -94,16 +186,27 @@ impl Session {
         self.access.get()
     }
 
-    /// The current refresh token.
-    pub fn refresh_token(&self) -> Option<String> {
-        self.refresh.get()
+    /// Logs in: the server answers the access token and sets the refresh cookie.
+    pub async fn log_in(self, credentials: &Credentials) -> Result<(), ApiError> {
+        let response = api::session_log_in(credentials).await?;
+        self.username.set(Some(credentials.username.clone()));
+        self.activate(response.access.clone());
+        self.tell_other_tabs(&Message::Access {
+            access: response.access,
+            username: Some(credentials.username.clone()),
+        });
+        Ok(())
     }
 
-    /// Begins a session with a freshly obtained pair.
-    pub async fn begin(self, pair: TokenPair) {
-        self.notice.set(None);
-        self.store(pair.access, Some(pair.refresh));
-        self.load_username().await;
+    /// Logs out: the server revokes the session (and this access token) and clears the
+    /// cookie; the other tabs end too.
+    pub async fn log_out(self) {
+        // Even if the server cannot be reached, the session ends here.
+        let _ = api::session_log_out(self.access.get_untracked()).await;
+        self.end(EndReason::LoggedOut);
+        self.tell_other_tabs(&Message::Ended {
+            reason: EndReason::LoggedOutElsewhere,
+        });
     }
 
     /// Calls the API with the access token; after a 401, refreshes once and tries again.
@@ -114,48 +217,58 @@ impl Session {
     {
         let access = match self.access.get_untracked() {
             Some(access) => access,
-            None => self.refresh_now().await?,
+            None => self.refresh(None).await?,
         };
-        match call(access).await {
-            Err(error) if error.status() == Some(401) => call(self.refresh_now().await?).await,
+        match call(access.clone()).await {
+            Err(error) if error.status() == Some(401) => {
+                call(self.refresh(Some(access)).await?).await
+            }
             other => other,
         }
     }
 
-    /// Trades the refresh token for a new access token (and a rotated refresh token).
-    pub async fn refresh_now(self) -> Result<String, ApiError> {
-        let Some(used) = self.refresh.get_untracked() else {
-            return Err(ended());
-        };
-        let outcome = api::refresh(&used).await;
-        // Another refresh (the timer, or a retry after a 401) may have rotated the token while
-        // this one was in flight; its result is as good as ours.
-        if self.refresh.get_untracked().as_deref() != Some(used.as_str())
-            && let Some(access) = self.access.get_untracked()
-        {
-            return Ok(access);
+    /// A fresh access token, replacing `stale` (the one that failed or is about to expire).
+    /// Of the refreshes this tab and the others start at once, one asks the server; the rest
+    /// use its answer.
+    pub async fn refresh(self, stale: Option<String>) -> Result<String, ApiError> {
+        let lock = self.refreshing.get_value();
+        let _mine = lock.lock().await;
+        if let Some(fresh) = self.fresher_than(stale.as_deref()) {
+            return Ok(fresh);
         }
-        match outcome {
-            Ok(response) => {
-                self.store(response.access.clone(), response.refresh);
-                Ok(response.access)
+        let asked = with_web_lock(async move {
+            // Another tab may have refreshed while this one waited for the lock.
+            match self.fresher_than(stale.as_deref()) {
+                Some(fresh) => Ok(fresh),
+                None => api::session_refresh().await.map(|r| r.access),
+            }
+        })
+        .await;
+        match asked {
+            Ok(access) => {
+                if self.access.get_untracked().as_deref() != Some(access.as_str()) {
+                    self.activate(access.clone());
+                    self.tell_other_tabs(&Message::Access {
+                        access: access.clone(),
+                        username: self.username.get_untracked(),
+                    });
+                }
+                Ok(access)
             }
             Err(error) if error.status() == Some(401) => {
-                self.clear();
-                self.notice.set(Some(SESSION_ENDED.to_owned()));
+                self.end(EndReason::of(&error));
                 Err(error)
             }
+            // The server cannot be reached: the session stays; the next call tries again.
             Err(error) => Err(error),
         }
     }
 
-    /// Logs out: the server blacklists the refresh token, then the tokens are forgotten.
-    pub async fn log_out(self) {
-        if let Some(refresh) = self.refresh.get_untracked() {
-            // Even if the server cannot be reached, the tokens are dropped here.
-            let _ = api::blacklist(&refresh).await;
-        }
-        self.clear();
+    /// The access token in memory, if it is not `stale` and has some life left.
+    fn fresher_than(self, stale: Option<&str>) -> Option<String> {
+        let access = self.access.get_untracked()?;
+        let left = jwt::expiry(&access)? as f64 - js_sys::Date::now() / 1000.0;
+        (Some(access.as_str()) != stale && left > 5.0).then_some(access)
     }
 
     async fn load_username(self) {
@@ -164,25 +277,25 @@ impl Session {
         }
     }
 
-    fn store(self, access: String, refresh: Option<String>) {
+    fn activate(self, access: String) {
+        remember_session(true);
         self.schedule_refresh(&access);
         self.access.set(Some(access));
-        if let Some(refresh) = refresh {
-            if let Some(storage) = storage() {
-                let _ = storage.set_item(REFRESH_KEY, &refresh);
-            }
-            self.refresh.set(Some(refresh));
+        self.enter(Phase::Active);
+    }
+
+    /// Moves to `phase`; staying in the same one changes nothing (no page is drawn again).
+    fn enter(self, phase: Phase) {
+        if self.phase.get_untracked() != phase {
+            self.phase.set(phase);
         }
     }
 
-    fn clear(self) {
+    fn end(self, reason: EndReason) {
+        remember_session(false);
         self.cancel_timer();
-        if let Some(storage) = storage() {
-            let _ = storage.remove_item(REFRESH_KEY);
-        }
         self.access.set(None);
-        self.refresh.set(None);
-        self.username.set(None);
+        self.enter(Phase::Ended(reason));
     }
 
     /// Refreshes a little before `access` expires: a fifth of its lifetime early, at most 30 s.
@@ -194,10 +307,11 @@ impl Session {
         let lifetime_ms = ((exp - iat) * 1000) as f64;
         let margin_ms = (lifetime_ms / 5.0).min(30_000.0);
         let delay_ms = (exp as f64 * 1000.0 - margin_ms - js_sys::Date::now()).max(0.0);
+        let stale = access.to_owned();
         let handle = set_timeout_with_handle(
             move || {
                 spawn_local(async move {
-                    let _ = self.refresh_now().await;
+                    let _ = self.refresh(Some(stale)).await;
                 });
             },
             Duration::from_millis(delay_ms as u64),
@@ -211,18 +325,111 @@ impl Session {
         }
         self.timer.set_value(None);
     }
-}
 
-fn ended() -> ApiError {
-    ApiError::Refused {
-        status: 401,
-        body: claims::ErrorBody {
-            detail: Some(SESSION_ENDED.to_owned()),
-            ..claims::ErrorBody::default()
-        },
+    fn tell_other_tabs(self, message: &Message) {
+        if let (Some(channel), Ok(text)) =
+            (self.channel.get_value(), serde_json::to_string(message))
+        {
+            let _ = channel.post_message(&text.into());
+        }
+    }
+
+    fn listen_to_other_tabs(self) {
+        let Ok(channel) = web_sys::BroadcastChannel::new(SHARED_NAME) else {
+            return;
+        };
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str(&text) {
+                    Ok(Message::Access { access, username }) => {
+                        if username.is_some() {
+                            self.username.set(username);
+                        }
+                        self.activate(access);
+                    }
+                    Ok(Message::Ended { reason }) => self.end(reason),
+                    Err(_) => {}
+                }
+            },
+        );
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // The page lives as long as the channel: the handler is never dropped.
+        on_message.forget();
+        self.channel.set_value(Some(channel));
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
+fn had_session() -> bool {
+    local_storage().is_some_and(|storage| storage.get_item(HAD_SESSION).ok().flatten().is_some())
+}
+
+fn remember_session(had: bool) {
+    if let Some(storage) = local_storage() {
+        let _ = if had {
+            storage.set_item(HAD_SESSION, "1")
+        } else {
+            storage.remove_item(HAD_SESSION)
+        };
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Work waiting for the Web Lock, taken by whoever runs it.
+type PendingWork<T> = Rc<RefCell<Option<Pin<Box<dyn Future<Output = T>>>>>>;
+
+/// Runs `work` holding the origin-wide Web Lock (one holder at a time, across every tab of
+/// this origin). Without Web Locks (an insecure context), `work` runs as is: the tab's own lock
+/// still makes its refreshes single-flight.
+async fn with_web_lock<T: 'static>(work: impl Future<Output = T> + 'static) -> T {
+    let work: PendingWork<T> = Rc::new(RefCell::new(Some(Box::pin(work))));
+    let result = Rc::new(RefCell::new(None));
+    if let Some((locks, request)) = web_locks() {
+        let (in_lock, slot) = (work.clone(), result.clone());
+        let held = Closure::once(move |_lock: JsValue| -> js_sys::Promise {
+            wasm_bindgen_futures::future_to_promise(async move {
+                let taken = in_lock.borrow_mut().take();
+                if let Some(work) = taken {
+                    let value = work.await;
+                    *slot.borrow_mut() = Some(value);
+                }
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        let granted = request
+            .call2(&locks, &SHARED_NAME.into(), held.as_ref().unchecked_ref())
+            .ok()
+            .and_then(|promise| promise.dyn_into::<js_sys::Promise>().ok());
+        if let Some(promise) = granted {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+    }
+    if let Some(value) = result.borrow_mut().take() {
+        return value;
+    }
+    // No Web Locks, or the request failed before it ran the work: run it here.
+    let taken = work.borrow_mut().take();
+    match taken {
+        Some(work) => work.await,
+        None => unreachable!("the work ran under the lock and stored its result"),
+    }
+}
+
+/// `navigator.locks` and its `request` method, where the browser has them.
+fn web_locks() -> Option<(JsValue, js_sys::Function)> {
+    let navigator = web_sys::window()?.navigator();
+    let locks = js_sys::Reflect::get(&navigator, &"locks".into()).ok()?;
+    if locks.is_undefined() {
+        return None;
+    }
+    let request = js_sys::Reflect::get(&locks, &"request".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    Some((locks, request))
 }

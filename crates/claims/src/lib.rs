@@ -49,6 +49,9 @@ pub struct Claims {
     pub jti: String,
     /// The id of the user the token was issued to, as a string.
     pub user_id: String,
+    /// The family of every token of one log in, with reuse detection on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_id: Option<String>,
     /// Issuer, present when the server is configured with `JWT_ISSUER`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -90,6 +93,23 @@ pub struct RefreshResponse {
     /// A new refresh token, present when the server rotates refresh tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<String>,
+}
+
+/// `POST /api/session/` and `POST /api/session/refresh/` success body: the access token (the
+/// refresh token travels in an HttpOnly cookie the page cannot read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessResponse {
+    /// A new access token.
+    pub access: String,
+}
+
+/// `POST /api/password/change/` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    /// The password now.
+    pub old_password: String,
+    /// The password from now on (Django's password rules apply).
+    pub new_password: String,
 }
 
 /// `POST /api/token/verify/` request body.
@@ -187,6 +207,7 @@ mod tests {
             iat: 1,
             jti: "ab".into(),
             user_id: "7".into(),
+            family_id: None,
             iss: None,
             aud: None,
         };

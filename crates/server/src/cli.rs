@@ -1,5 +1,7 @@
 //! The command line, in the spirit of Django's `manage.py`: `serve` (the default), `migrate`,
-//! `createuser`, `flushexpiredtokens` and `token`.
+//! `createuser`, `changepassword`, `deactivateuser`/`activateuser`, `flushexpiredtokens`,
+//! `token` and `healthcheck`. Changes to users take effect on running servers: at once on
+//! PostgreSQL (the command announces them), within `AUTH_CACHE_TTL` on SQLite.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -11,7 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::password::PasswordHasher;
 use crate::auth::{TokenCodec, datetime, keys, now};
 use crate::configuration::{ConfigError, Settings};
-use crate::db::{self, tokens as token_store, users};
+use crate::db::{self, families, tokens as token_store, users};
 use crate::services::tokens::mint_pair;
 use crate::services::{ServiceError, accounts};
 use crate::startup::Application;
@@ -44,7 +46,26 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Delete outstanding and blacklisted tokens that have expired.
+    /// Set a user's password (like `manage.py changepassword`); every session of theirs ends.
+    Changepassword {
+        /// Whose password.
+        username: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Mark a user inactive: they cannot log in, and their tokens stop working.
+    Deactivateuser {
+        /// Whom.
+        username: String,
+    },
+    /// Mark a user active again.
+    Activateuser {
+        /// Whom.
+        username: String,
+    },
+    /// Delete outstanding and blacklisted tokens, denied access tokens and token families that
+    /// have expired.
     Flushexpiredtokens,
     /// Print a fresh refresh/access pair for USERNAME as JSON, for curl experiments.
     Token {
@@ -103,6 +124,12 @@ pub fn execute(command: Command, settings: Settings) -> Result<(), Failure> {
             staff,
             password_stdin,
         } => create_user(&settings, &username, staff, password_stdin),
+        Command::Changepassword {
+            username,
+            password_stdin,
+        } => change_password(&settings, &username, password_stdin),
+        Command::Deactivateuser { username } => set_active(&settings, &username, false),
+        Command::Activateuser { username } => set_active(&settings, &username, true),
         Command::Flushexpiredtokens => flush_expired_tokens(&settings),
         Command::Token { username } => print_token(&settings, &username),
         Command::Healthcheck => healthcheck(&settings.bind_addr),
@@ -181,6 +208,56 @@ fn failure_text(error: &dyn std::error::Error) -> String {
     text
 }
 
+fn change_password(
+    settings: &Settings,
+    username: &str,
+    password_stdin: bool,
+) -> Result<(), Failure> {
+    let mut conn = migrated_connection(settings)?;
+    let user = existing_user(&mut conn, username)?;
+    let password = if password_stdin {
+        password_from_stdin()?
+    } else {
+        prompt_password()?
+    };
+    let problems = crate::auth::password::password_problems(&password, &user.username);
+    if !problems.is_empty() {
+        return Err(Failure::usage(
+            problems
+                .iter()
+                .map(|m| format!("password: {m}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
+    let hasher = PasswordHasher::new(settings.bcrypt_cost)
+        .map_err(|error| Failure::runtime(error.to_string()))?;
+    let hash = hasher
+        .hash(&password)
+        .map_err(|error| Failure::runtime(error.to_string()))?;
+    let ended = accounts::set_password_ending_sessions(&mut conn, user.id, &hash, now())?;
+    println!(
+        "Password changed for user {:?}; {} session(s) ended.",
+        user.username,
+        ended.len()
+    );
+    Ok(())
+}
+
+fn set_active(settings: &Settings, username: &str, active: bool) -> Result<(), Failure> {
+    let mut conn = migrated_connection(settings)?;
+    let user = existing_user(&mut conn, username)?;
+    users::set_active(&mut conn, user.id, active)?;
+    let state = if active { "active" } else { "inactive" };
+    println!("User {:?} is {state}.", user.username);
+    Ok(())
+}
+
+fn existing_user(conn: &mut db::AnyConnection, username: &str) -> Result<users::User, Failure> {
+    users::find_by_username(conn, username)?
+        .ok_or_else(|| Failure::usage(format!("no user named {username:?}")))
+}
+
 fn password_from_stdin() -> Result<String, Failure> {
     let mut line = String::new();
     std::io::stdin()
@@ -210,7 +287,8 @@ fn prompt_password() -> Result<String, Failure> {
 fn flush_expired_tokens(settings: &Settings) -> Result<(), Failure> {
     let mut conn = migrated_connection(settings)?;
     let deleted = token_store::flush_expired(&mut conn, datetime(now()))?;
-    println!("Deleted {deleted} expired tokens.");
+    let ended = families::flush_expired(&mut conn, datetime(now()))?;
+    println!("Deleted {deleted} expired tokens and {ended} ended token families.");
     Ok(())
 }
 
@@ -221,7 +299,8 @@ fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
     let user = users::find_by_username(&mut conn, username)?
         .filter(|user| user.is_active)
         .ok_or_else(|| Failure::usage(format!("no active user named {username:?}")))?;
-    let (pair, outstanding) = mint_pair(&codec, &user, now()).map_err(|error| {
+    // A pair outside any family, as simplejwt issues them: logging out revokes just it.
+    let (pair, outstanding, _) = mint_pair(&codec, &user, None, now()).map_err(|error| {
         Failure::runtime(format!("cannot sign the token: {}", failure_text(&error)))
     })?;
     token_store::record_outstanding(&mut conn, &outstanding)?;

@@ -140,6 +140,16 @@ pub struct JwtSettings {
     /// `JWT_CHECK_REVOKE_TOKEN`: tokens carry a hash of the password hash, so changing the
     /// password revokes them. Default off.
     pub check_revoke_token: bool,
+    /// `JWT_REFRESH_REUSE_DETECTION`: every log in starts a token family; a rotated-out refresh
+    /// token presented again revokes the whole family. Default on when rotation and
+    /// blacklist-after-rotation are (it needs both), off otherwise.
+    pub refresh_reuse_detection: bool,
+    /// `JWT_REFRESH_REUSE_GRACE` (seconds, at most 60, default 0): how long presenting the
+    /// predecessor of a family's current refresh token again is a retry, not reuse.
+    pub refresh_reuse_grace: Duration,
+    /// `JWT_REFRESH_FAMILY_LIFETIME` (seconds, default 7 days): no rotation carries a session
+    /// past this long after its log in.
+    pub refresh_family_lifetime: Duration,
 }
 
 /// All the server's settings.
@@ -163,6 +173,10 @@ pub struct Settings {
     /// `TRUSTED_PROXIES`: addresses or networks (comma separated) whose `X-Forwarded-For` is
     /// believed. Default none: the client is the peer address.
     pub trusted_proxies: Vec<IpNet>,
+    /// `AUTH_CACHE_TTL` (seconds, default 2, 0 turns the cache off): how long this process
+    /// trusts what it knows of a user or a token without asking the database. Writes it makes
+    /// or hears of (PostgreSQL `NOTIFY`) take effect at once; others within this time.
+    pub auth_cache_ttl: Duration,
     /// Token settings.
     pub jwt: JwtSettings,
 }
@@ -194,6 +208,22 @@ impl Settings {
             auth_header_types: header_types(get("JWT_AUTH_HEADER_TYPES"))?,
             user_id_claim: claim_name(get("JWT_USER_ID_CLAIM"))?,
             check_revoke_token: boolean(&get, "JWT_CHECK_REVOKE_TOKEN", false)?,
+            refresh_reuse_detection: false,
+            refresh_reuse_grace: Duration::from_secs(whole_number(
+                &get,
+                "JWT_REFRESH_REUSE_GRACE",
+                0,
+                0..=60,
+            )? as u64),
+            refresh_family_lifetime: seconds(
+                &get,
+                "JWT_REFRESH_FAMILY_LIFETIME",
+                7 * 24 * 60 * 60,
+            )?,
+        };
+        let jwt = JwtSettings {
+            refresh_reuse_detection: reuse_detection(&get, &jwt)?,
+            ..jwt
         };
         Ok(Self {
             database_url: DatabaseUrl::parse(
@@ -210,6 +240,9 @@ impl Settings {
             bcrypt_cost: whole_number(&get, "BCRYPT_COST", 12, 4..=31)? as u32,
             frontend_dir: PathBuf::from(get("FRONTEND_DIR").unwrap_or_else(|| "dist".into())),
             trusted_proxies: networks(get("TRUSTED_PROXIES"))?,
+            auth_cache_ttl: Duration::from_secs(
+                whole_number(&get, "AUTH_CACHE_TTL", 2, 0..=3600)? as u64
+            ),
             jwt,
         })
     }
@@ -272,6 +305,24 @@ fn boolean(
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(ConfigError::new(variable, "true or false", raw)),
     }
+}
+
+/// Reuse detection needs rotation (there is nothing to reuse without it) and
+/// blacklist-after-rotation (a rotated-out token must be refused to be caught).
+fn reuse_detection(
+    get: &impl Fn(&str) -> Option<String>,
+    jwt: &JwtSettings,
+) -> Result<bool, ConfigError> {
+    let possible = jwt.rotate_refresh_tokens && jwt.blacklist_after_rotation;
+    let wanted = boolean(get, "JWT_REFRESH_REUSE_DETECTION", possible)?;
+    if wanted && !possible {
+        return Err(ConfigError::new(
+            "JWT_REFRESH_REUSE_DETECTION",
+            "false while JWT_ROTATE_REFRESH_TOKENS or JWT_BLACKLIST_AFTER_ROTATION is false (it needs both)",
+            "true",
+        ));
+    }
+    Ok(wanted)
 }
 
 fn algorithm(raw: Option<String>) -> Result<Algorithm, ConfigError> {
@@ -395,6 +446,13 @@ mod tests {
         );
         assert!(settings.jwt.rotate_refresh_tokens);
         assert!(settings.jwt.blacklist_after_rotation);
+        assert!(settings.jwt.refresh_reuse_detection);
+        assert_eq!(settings.jwt.refresh_reuse_grace, Duration::ZERO);
+        assert_eq!(
+            settings.jwt.refresh_family_lifetime,
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(settings.auth_cache_ttl, Duration::from_secs(2));
         assert!(!settings.jwt.update_last_login);
         assert_eq!(settings.jwt.algorithm, Algorithm::HS256);
         assert_eq!(settings.jwt.leeway, 0);
@@ -435,6 +493,35 @@ mod tests {
         assert!(!settings.jwt.rotate_refresh_tokens);
         assert!(!settings.jwt.blacklist_after_rotation);
         assert!(settings.jwt.update_last_login);
+    }
+
+    #[test]
+    fn simplejwts_defaults_turn_reuse_detection_off() {
+        let settings = settings_with(&[
+            ("JWT_ROTATE_REFRESH_TOKENS", "false"),
+            ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
+        ])
+        .unwrap();
+        assert!(!settings.jwt.refresh_reuse_detection);
+    }
+
+    #[test]
+    fn reuse_detection_without_blacklisting_is_refused() {
+        let error = settings_with(&[
+            ("JWT_BLACKLIST_AFTER_ROTATION", "false"),
+            ("JWT_REFRESH_REUSE_DETECTION", "true"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "JWT_REFRESH_REUSE_DETECTION");
+    }
+
+    #[test]
+    fn the_reuse_grace_is_at_most_a_minute() {
+        let error = settings_with(&[("JWT_REFRESH_REUSE_GRACE", "61")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "JWT_REFRESH_REUSE_GRACE: expected a whole number from 0 to 60, got \"61\""
+        );
     }
 
     #[test]

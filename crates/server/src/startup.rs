@@ -14,8 +14,9 @@ use crate::auth::TokenCodec;
 use crate::auth::hashing::HashingPool;
 use crate::auth::keys::{self, KeyOrigin};
 use crate::auth::password::PasswordHasher;
-use crate::configuration::{ConfigError, Settings};
-use crate::db::{Database, DbError};
+use crate::configuration::{ConfigError, DatabaseUrl, Settings};
+use crate::db::view::AuthView;
+use crate::db::{Database, DbError, listen};
 use crate::http::HttpSettings;
 use crate::http::middleware::{append_slash, limit_header_fields, negotiate, www_authenticate};
 use crate::routes;
@@ -50,6 +51,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    view: AuthView,
 }
 
 impl Application {
@@ -57,6 +59,7 @@ impl Application {
     /// the server. Nothing is served until [`Application::run_until_stopped`].
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
         let state = build_state(&settings)?;
+        let view = state.view.clone();
         let listener =
             TcpListener::bind(&settings.bind_addr).map_err(|source| StartupError::Bind {
                 addr: settings.bind_addr.clone(),
@@ -87,12 +90,18 @@ impl Application {
             "serving the API at http://{}",
             display_addr(&settings.bind_addr, port)
         );
-        Ok(Self { port, server })
+        Ok(Self { port, server, view })
     }
 
     /// The port the server listens on (useful when `BIND_ADDR` asked for port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The server's view of users and revocations (tests that write to the database behind
+    /// the server's back tell it, as a write through the server would).
+    pub fn view(&self) -> AuthView {
+        self.view.clone()
     }
 
     /// A handle to stop the server from outside (tests stop theirs when they end).
@@ -134,8 +143,16 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             settings.bcrypt_cost.to_string(),
         )
     })?;
+    let view = AuthView::new(db.clone(), settings.auth_cache_ttl);
+    if let DatabaseUrl::Postgres(url) = &settings.database_url {
+        listen::spawn(url.clone(), &view).map_err(|source| StartupError::Database {
+            url: settings.database_url.redacted(),
+            source: DbError::Unavailable(format!("cannot start the event listener: {source}")),
+        })?;
+    }
     Ok(AppState {
         db,
+        view,
         tokens: Arc::new(TokenCodec::new(
             settings.jwt.clone(),
             keys.encoding,

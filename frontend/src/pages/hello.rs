@@ -1,19 +1,20 @@
 //! The protected endpoint: `GET /hello/` with the access token, and the curl command that
-//! does the same from a terminal.
+//! does the same from a terminal. Only shown with a session (the app's guard sees to that).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
+use crate::app::page;
 use crate::session::Session;
 
 /// The Hello page.
 #[component]
 pub fn Hello() -> impl IntoView {
+    page("Hello");
     let session = Session::get();
-    let navigate = use_navigate();
     let answer = RwSignal::new(None::<Result<String, String>>);
     // Which call the answer shown belongs to (the tests wait for a given one).
     let calls = RwSignal::new(0_u32);
@@ -35,42 +36,30 @@ pub fn Hello() -> impl IntoView {
             }
         })
     };
-
-    // Once the session is known: call, or without a session, send you to log in. This runs
-    // once; a session that ends later (log out, failed refresh) is handled by the navigation.
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) || session.restoring.get() {
-            return done.unwrap_or(false);
-        }
-        if session.is_logged_in_untracked() {
-            call();
-        } else {
-            session
-                .notice
-                .set(Some("Log in to call the protected endpoint.".to_owned()));
-            navigate("/login", Default::default());
-        }
-        true
-    });
+    call();
 
     let curl = move || {
-        let origin = window().location().origin().unwrap_or_default();
         let token = session.access().unwrap_or_else(|| "<access token>".into());
-        format!("curl -H \"Authorization: Bearer {token}\" {origin}/hello/")
+        format!(
+            "curl -H \"Authorization: Bearer {token}\" {}/hello/",
+            api::origin()
+        )
     };
     let copy = move |_| {
         let text = curl();
         spawn_local(async move {
-            let promise = window().navigator().clipboard().write_text(&text);
-            copied.set(Some(match JsFuture::from(promise).await {
-                Ok(_) => "Copied.",
-                Err(_) => "Copying failed: select the command and copy it by hand.",
+            copied.set(Some(match copy_to_clipboard(&text).await {
+                Ok(()) => "Copied.",
+                Err(()) => {
+                    select_text("curl-command");
+                    "The clipboard is not available here: the command is selected, copy it with Ctrl+C."
+                }
             }));
         });
     };
 
     view! {
-        <h1>"Hello, protected endpoint"</h1>
+        <h1 tabindex="-1">"Hello, protected endpoint"</h1>
         <p>
             "This page sends " <code>"GET /hello/"</code> " with your access token in the "
             <code>"Authorization"</code> " header. Without a valid token the server answers 401."
@@ -92,8 +81,38 @@ pub fn Hello() -> impl IntoView {
             <h2 id="curl-heading">"The same call with curl"</h2>
             <pre><code id="curl-command">{curl}</code></pre>
             <button id="copy-curl" type="button" on:click=copy>"Copy"</button>
-            <span class="copied" role="status">{move || copied.get()}</span>
+            <span id="copied" class="copied" role="status">{move || copied.get()}</span>
             <p class="hint">"The access token expires in minutes; this command stops working then."</p>
         </section>
+    }
+}
+
+/// Writes `text` to the clipboard, where the page may (a secure context, with permission).
+async fn copy_to_clipboard(text: &str) -> Result<(), ()> {
+    let navigator = window().navigator();
+    let clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into()).map_err(drop)?;
+    if clipboard.is_undefined() {
+        return Err(());
+    }
+    let clipboard: web_sys::Clipboard = clipboard.dyn_into().map_err(drop)?;
+    JsFuture::from(clipboard.write_text(text))
+        .await
+        .map(drop)
+        .map_err(drop)
+}
+
+/// Selects the text of the element with `id`, for copying by hand.
+fn select_text(id: &str) {
+    let (Some(element), Some(selection)) = (
+        document().get_element_by_id(id),
+        window().get_selection().ok().flatten(),
+    ) else {
+        return;
+    };
+    if let Ok(range) = document().create_range()
+        && range.select_node_contents(&element).is_ok()
+    {
+        let _ = selection.remove_all_ranges();
+        let _ = selection.add_range(&range);
     }
 }

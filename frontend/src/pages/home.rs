@@ -3,11 +3,14 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::app::page;
+
 /// The start page.
 #[component]
 pub fn Home() -> impl IntoView {
+    page("JSON Web Tokens, hands on");
     view! {
-        <h1>"JSON Web Tokens, hands on"</h1>
+        <h1 tabindex="-1">"JSON Web Tokens, hands on"</h1>
         <p class="lead">
             "This app logs you in the way the Django REST Framework + simplejwt tutorial does: "
             "the server checks your password once and hands you two signed tokens. "
@@ -37,7 +40,7 @@ pub fn Home() -> impl IntoView {
             <li><A href="/login">"Log in"</A> " to obtain a token pair."</li>
             <li>"Call the protected " <A href="/hello">"Hello"</A> " endpoint, and copy the curl command."</li>
             <li>"Take your token apart in the " <A href="/inspector">"token inspector"</A> "."</li>
-            <li>"Log out: the server blacklists your refresh token."</li>
+            <li>"Log out: the server revokes your session, and your access token with it."</li>
         </ol>
     }
 }

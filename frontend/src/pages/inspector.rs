@@ -1,5 +1,8 @@
 //! Take a token apart: its three parts, the decoded header and payload, what each claim means,
-//! a countdown to `exp`, and the server's verdict.
+//! a countdown to `exp`, what can be seen without the key, and the server's verdict in words.
+//!
+//! The page follows the session's current access token (so it shows the new one after a
+//! silent refresh) until you paste or edit one of your own.
 
 use std::time::Duration;
 
@@ -7,22 +10,91 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use crate::api;
-use crate::jwt::{self, DecodedToken};
+use crate::api::{self, ApiError};
+use crate::app::page;
+use crate::jwt::{self, DecodedToken, Finding};
 use crate::session::Session;
+
+/// The example token on jwt.io, which every JWT tutorial shows.
+const JWT_IO_EXAMPLE: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+
+/// Whose token the page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// The session's current access token, whichever it is now.
+    Session,
+    /// A token pasted, typed or edited here.
+    Own(String),
+}
+
+/// What the server said of a token, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Checking,
+    Accepted,
+    AcceptedForRefreshOnly,
+    Refused(String),
+    Unreachable(String),
+}
+
+impl Verdict {
+    fn of(outcome: Result<(), ApiError>, is_refresh: bool) -> Self {
+        match outcome {
+            Ok(()) if is_refresh => Self::AcceptedForRefreshOnly,
+            Ok(()) => Self::Accepted,
+            Err(error @ ApiError::Refused { .. }) => Self::Refused(explain_refusal(
+                &error.general().unwrap_or_else(|| error.message()),
+            )),
+            Err(error) => Self::Unreachable(error.message()),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::Checking => "Asking the server…".to_owned(),
+            Self::Accepted => "The server accepts this token: the signature, the expiry and the \
+                               claims check out, and it was not revoked."
+                .to_owned(),
+            Self::AcceptedForRefreshOnly => "Valid, but only for refreshing: the server accepts \
+                                             the signature and claims, yet /hello/ needs an \
+                                             access token and refuses this one."
+                .to_owned(),
+            Self::Refused(why) | Self::Unreachable(why) => why.clone(),
+        }
+    }
+}
+
+/// The server's refusal, and what it covers.
+fn explain_refusal(detail: &str) -> String {
+    let covers = match detail {
+        "Token is invalid" => {
+            "simplejwt gives that one answer for several causes: a signature that does not \
+             match (the header or payload was changed, or another key signed it), another \
+             algorithm, a malformed claim, or a wrong issuer or audience. The checks above say \
+             which ones this page can see."
+        }
+        "Token is expired" => "Its exp has passed by the server's clock.",
+        "Token is blacklisted" => {
+            "It was revoked: logged out, rotated out by a refresh, or its whole session ended."
+        }
+        "Token has no id" => "It has no jti claim, which simplejwt requires.",
+        "Token has no 'exp' claim" => "It has no exp claim, so it would never expire.",
+        _ => "",
+    };
+    format!("The server refuses this token: \"{detail}\". {covers}")
+        .trim_end()
+        .to_owned()
+}
 
 /// The token inspector page.
 #[component]
 pub fn Inspector() -> impl IntoView {
+    page("Token inspector");
     let session = Session::get();
-    let text = RwSignal::new(session.access().unwrap_or_default());
-    // Fill in the access token once a reload has restored the session.
-    Effect::new(move |_| {
-        if let Some(access) = session.access()
-            && text.get_untracked().is_empty()
-        {
-            text.set(access);
-        }
+    let source = RwSignal::new(Source::Session);
+    let text = Memo::new(move |_| match source.get() {
+        Source::Session => session.access().unwrap_or_default(),
+        Source::Own(token) => token,
     });
     let decoded = Memo::new(move |_| {
         let text = text.get();
@@ -37,62 +109,115 @@ pub fn Inspector() -> impl IntoView {
         on_cleanup(move || ticker.clear());
     }
 
-    let verdict = RwSignal::new(None::<Result<(), String>>);
+    // The algorithm the server uses, as its own tokens show it.
+    let server_alg = Memo::new(move |_| {
+        let access = session.access()?;
+        let token = jwt::decode(&access).ok()?;
+        token.header.get("alg")?.as_str().map(str::to_owned)
+    });
+    let found = Memo::new(move |_| match decoded.get() {
+        Some(Ok(token)) => jwt::findings(
+            &token,
+            (now.get_untracked() / 1000.0) as i64,
+            server_alg.get().as_deref(),
+        ),
+        _ => Vec::new(),
+    });
+
+    let verdict = RwSignal::new(None::<Verdict>);
     Effect::new(move |_| {
         text.track();
         verdict.set(None);
     });
-    let verify = move |_| {
+    let verify = move || {
         let token = text.get_untracked().trim().to_owned();
+        let is_refresh = found.get_untracked().contains(&Finding::RefreshToken);
+        verdict.set(Some(Verdict::Checking));
         spawn_local(async move {
-            verdict.set(Some(api::verify(&token).await.map_err(|e| e.message())));
+            verdict.set(Some(Verdict::of(api::verify(&token).await, is_refresh)));
         });
+    };
+    let tamper = move |_| {
+        if let Some(Ok(token)) = decoded.get_untracked() {
+            let changed = match token.payload.get("user_id") {
+                Some(Value::String(id)) => Value::String(format!("{id}0")),
+                _ => Value::String("2".to_owned()),
+            };
+            source.set(Source::Own(jwt::tampered(&token, "user_id", changed)));
+            verify();
+        }
     };
 
     view! {
-        <h1>"Token inspector"</h1>
+        <h1 tabindex="-1">"Token inspector"</h1>
         <p>
             "Paste any JWT, or look at your own. Decoding needs no key: anyone holding a token "
             "can read it. Only the server, holding the key, can check the signature."
         </p>
         <div class="token-sources">
             <button id="use-access" type="button" disabled=move || session.access().is_none()
-                on:click=move |_| text.set(session.access().unwrap_or_default())>
+                on:click=move |_| source.set(Source::Session)>
                 "My access token"
             </button>
-            <button id="use-refresh" type="button" disabled=move || session.refresh_token().is_none()
-                on:click=move |_| text.set(session.refresh_token().unwrap_or_default())>
-                "My refresh token"
+            <button id="use-example" type="button"
+                on:click=move |_| source.set(Source::Own(JWT_IO_EXAMPLE.to_owned()))>
+                "The jwt.io example"
             </button>
         </div>
+        <p id="source" class="hint" role="status">
+            {move || match source.get() {
+                Source::Session if session.access().is_some() => {
+                    "Showing your session's current access token (it follows each refresh)."
+                }
+                Source::Session => "Log in to see your own token, or paste one.",
+                Source::Own(_) => "Showing the token in the box.",
+            }}
+        </p>
         <label for="token-input">"Token"</label>
         <textarea id="token-input" rows="5" spellcheck="false"
             prop:value=move || text.get()
-            on:input=move |ev| text.set(event_target_value(&ev))
+            on:input=move |ev| source.set(Source::Own(event_target_value(&ev)))
         ></textarea>
         {move || match decoded.get() {
-            None => view! { <p class="hint">"Paste a token above, or log in to see yours."</p> }.into_any(),
-            Some(Err(message)) => view! { <p id="inspector-error" class="form-error" role="alert">{message}</p> }.into_any(),
+            None => ().into_any(),
+            Some(Err(not_a_jwt)) => view! {
+                <p id="inspector-error" class="form-error" role="alert">{not_a_jwt.explain()}</p>
+            }.into_any(),
             Some(Ok(token)) => view! { <Decoded token=token now=now/> }.into_any(),
         }}
+        <section class="checks" aria-labelledby="checks-heading"
+            hidden=move || !matches!(decoded.get(), Some(Ok(_)))>
+            <h2 id="checks-heading">"What this page sees without the key"</h2>
+            <ul id="findings">
+                {move || {
+                    let found = found.get();
+                    if found.is_empty() {
+                        view! { <li class="ok">"Nothing wrong that shows without the key."</li> }.into_any()
+                    } else {
+                        found.into_iter().map(|f| view! { <li>{f.explain()}</li> }).collect_view().into_any()
+                    }
+                }}
+            </ul>
+        </section>
         <div class="verify">
-            <button id="verify-button" type="button" disabled=move || text.get().trim().is_empty() on:click=verify>
+            <button id="verify-button" type="button" disabled=move || text.get().trim().is_empty()
+                on:click=move |_| verify()>
                 "Verify with the server"
             </button>
-            <p id="verify-result" role="status">
-                {move || verdict.get().map(|v| match v {
-                    Ok(()) => "The server accepts this token: the signature and expiry check out.".to_owned(),
-                    Err(message) => format!("The server refuses this token: {message}"),
-                })}
-            </p>
+            <button id="tamper-button" type="button" disabled=move || !matches!(decoded.get(), Some(Ok(_)))
+                on:click=tamper>
+                "Change user_id and verify"
+            </button>
+            <p id="verify-result" role="status">{move || verdict.get().map(|v| v.text())}</p>
         </div>
         <aside class="where">
             <h2>"Where this page keeps your tokens"</h2>
             <p>
-                "The access token lives only in this page's memory. The refresh token is kept in "
-                <code>"sessionStorage"</code> " so that reloading does not log you out; it ends "
-                "with the tab. Any script running in this page could read it, which is why the "
-                "server rotates it on every refresh and blacklists it when you log out."
+                "The access token lives only in this page's memory. The refresh token lives in "
+                "an HttpOnly cookie the server set for " <code>"/api/session/"</code>
+                ": no script of this page can read it, which is why there is no button for it "
+                "here. A reload trades the cookie for a new access token; the server rotates the "
+                "cookie on every refresh and ends the whole session if an old one comes back."
             </p>
         </aside>
     }
@@ -153,7 +278,10 @@ fn Decoded(token: DecodedToken, now: RwSignal<f64>) -> impl IntoView {
         </p>
         <p id="countdown" class="countdown" role="timer"
             data-seconds=move || countdown().map(|(left, _)| left.to_string())>
-            {move || countdown().map_or_else(|| "This token has no exp claim: it never expires.".to_owned(), |(_, text)| text)}
+            {move || countdown().map_or_else(
+                || "No exp claim: nothing in the token ends it, so the server refuses it.".to_owned(),
+                |(_, text)| text,
+            )}
         </p>
         <div class="decoded">
             <section aria-labelledby="header-heading">
@@ -169,18 +297,17 @@ fn Decoded(token: DecodedToken, now: RwSignal<f64>) -> impl IntoView {
         </div>
         <p class="hint">
             <span class="signature-text">"Signature"</span>
-            ": an HMAC-SHA256 of the first two parts under the server's secret key. Change one "
-            "character of the header or payload and the server refuses the token."
+            ": for HS256, an HMAC-SHA256 of the first two parts under the server's secret key. "
+            "Change one character of the header or payload and the server refuses the token."
         </p>
     }
 }
 
 fn describe_remaining(left: i64) -> String {
-    let (minutes, seconds) = (left.abs() / 60, left.abs() % 60);
     if left > 0 {
-        format!("Expires in {minutes}m {seconds:02}s.")
+        format!("Expires in {}.", jwt::duration(left))
     } else {
-        format!("Expired {minutes}m {seconds:02}s ago.")
+        format!("Expired {} ago.", jwt::duration(left))
     }
 }
 

@@ -1,47 +1,81 @@
-//! Log in: `POST /api/token/`.
+//! Log in: `POST /api/session/`, which answers the access token and sets the refresh cookie.
 
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api;
-use crate::pages::form::{Field, FormError, credentials};
-use crate::session::Session;
+use crate::app::page;
+use crate::pages::form::CredentialsForm;
+use crate::session::{EndReason, Phase, Session};
 
-/// The log-in page.
+/// The log-in page. `?next=/inspector` says where to go after; `?created=ada` that an account
+/// was just made.
 #[component]
 pub fn Login() -> impl IntoView {
+    page("Log in");
     let session = Session::get();
     let navigate = use_navigate();
     let query = use_query_map();
-    let username = RwSignal::new(query.get_untracked().get("username").unwrap_or_default());
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None);
-    let busy = RwSignal::new(false);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let navigate = navigate.clone();
-        busy.set(true);
-        spawn_local(async move {
-            match api::obtain_pair(&credentials(username, password)).await {
-                Ok(pair) => {
-                    session.begin(pair).await;
-                    navigate("/hello", Default::default());
-                }
-                Err(failure) => error.set(Some(failure)),
-            }
-            busy.set(false);
-        });
+    // Where to go after, from `?next=` (a path of this app only).
+    let next = Memo::new(move |_| {
+        query
+            .get()
+            .get("next")
+            .filter(|next| next.starts_with('/') && !next.starts_with("//"))
+    });
+    let username = query
+        .get_untracked()
+        .get("created")
+        .or_else(|| session.username())
+        .unwrap_or_default();
+    // A notice tells what happened before this page; it goes once the user types.
+    let dismissed = RwSignal::new(false);
+    let notice = move || {
+        if dismissed.get() {
+            return None;
+        }
+        if let Some(name) = query.get().get("created") {
+            return Some(format!("Account \"{name}\" created. Log in with it."));
+        }
+        match (session.phase(), next.get()) {
+            (Phase::Ended(reason), _) if reason != EndReason::LoggedOut => Some(reason.explain()),
+            (_, Some(_)) => Some("Log in to see that page.".to_owned()),
+            (Phase::Ended(reason), None) => Some(reason.explain()),
+            _ => None,
+        }
     };
+    Effect::new(move |_| {
+        query.track();
+        dismissed.set(false);
+    });
+    let on_submit = move |credentials| {
+        let navigate = navigate.clone();
+        let next = next.get_untracked().unwrap_or_else(|| "/hello".to_owned());
+        async move {
+            session.log_in(&credentials).await?;
+            navigate(
+                &next,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+            Ok(())
+        }
+    };
+    let log_out = move |_| spawn_local(session.log_out());
     view! {
-        <h1>"Log in"</h1>
-        {move || session.notice.get().map(|notice| view! { <p id="notice" class="notice" role="status">{notice}</p> })}
-        <form on:submit=submit novalidate=true>
-            <Field name="username" label="Username" kind="text" autocomplete="username" value=username error=error/>
-            <Field name="password" label="Password" kind="password" autocomplete="current-password" value=password error=error/>
-            <FormError error=error/>
-            <button id="login-submit" type="submit" disabled=move || busy.get()>"Log in"</button>
-        </form>
+        <h1 tabindex="-1">"Log in"</h1>
+        <Show when=move || session.is_active()>
+            <p id="already" class="notice" role="status">
+                "You are logged in as " <strong>{move || session.username()}</strong> ". "
+                <button id="already-logout" type="button" on:click=log_out>"Log out"</button>
+                " to log in as someone else."
+            </p>
+        </Show>
+        {move || notice().map(|text| view! { <p id="notice" class="notice" role="status">{text}</p> })}
+        <CredentialsForm id="login" submit_label="Log in" password_autocomplete="current-password"
+            username=username on_submit=on_submit on_edit=Callback::new(move |()| dismissed.set(true))/>
     }
 }

@@ -1,58 +1,44 @@
 //! Make an account: `POST /api/register/`.
 
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use crate::api;
-use crate::pages::form::{Field, FormError, credentials};
+use crate::app::page;
+use crate::pages::form::CredentialsForm;
 use crate::session::Session;
 
 /// The registration page.
 #[component]
 pub fn Register() -> impl IntoView {
+    page("Register");
     let session = Session::get();
     let navigate = use_navigate();
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None);
-    let busy = RwSignal::new(false);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let on_submit = move |credentials| {
         let navigate = navigate.clone();
-        busy.set(true);
-        spawn_local(async move {
-            match api::register(&credentials(username, password)).await {
-                Ok(user) => {
-                    session.notice.set(Some(format!(
-                        "Account \"{}\" created. Log in with it.",
-                        user.username
-                    )));
-                    navigate(
-                        &format!(
-                            "/login?username={}",
-                            js_sys::encode_uri_component(&user.username)
-                        ),
-                        Default::default(),
-                    );
-                }
-                Err(failure) => error.set(Some(failure)),
-            }
-            busy.set(false);
-        });
+        async move {
+            let user = api::register(&credentials).await?;
+            let name = js_sys::encode_uri_component(&user.username);
+            navigate(&format!("/login?created={name}"), Default::default());
+            Ok(())
+        }
     };
+    let log_out = move |_| spawn_local(session.log_out());
     view! {
-        <h1>"Register"</h1>
+        <h1 tabindex="-1">"Register"</h1>
+        <Show when=move || session.is_active()>
+            <p id="already" class="notice" role="status">
+                "You are logged in as " <strong>{move || session.username()}</strong> ". "
+                <button id="already-logout" type="button" on:click=log_out>"Log out"</button>
+                " to make another account."
+            </p>
+        </Show>
         <p>
             "Passwords follow Django's rules: at least 8 characters, not entirely numeric, "
             "not like the username, not a common password, and at most 72 bytes (bcrypt's limit)."
         </p>
-        <form on:submit=submit novalidate=true>
-            <Field name="username" label="Username" kind="text" autocomplete="username" value=username error=error/>
-            <Field name="password" label="Password" kind="password" autocomplete="new-password" value=password error=error/>
-            <FormError error=error/>
-            <button id="register-submit" type="submit" disabled=move || busy.get()>"Create account"</button>
-        </form>
+        <CredentialsForm id="register" submit_label="Create account" password_autocomplete="new-password"
+            username="" on_submit=on_submit/>
     }
 }

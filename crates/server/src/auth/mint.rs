@@ -15,6 +15,10 @@ use crate::configuration::JwtSettings;
 /// `JWT_CHECK_REVOKE_TOKEN` (simplejwt's `REVOKE_TOKEN_CLAIM`).
 pub const REVOKE_TOKEN_CLAIM: &str = "hash_password";
 
+/// The claim that names a token's family, with `JWT_REFRESH_REUSE_DETECTION`: every token of
+/// one log in carries the same value.
+pub const FAMILY_CLAIM: &str = "family_id";
+
 /// The claims that belong to one token and are never copied into another (simplejwt's
 /// `no_copy_claims`, plus `aud` and `iss`, which come from the settings).
 const NOT_COPIED: [&str; 6] = ["token_type", "exp", "iat", "jti", "aud", "iss"];
@@ -88,11 +92,25 @@ impl TokenCodec {
         carried: &Map<String, Value>,
         now: i64,
     ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
+        self.mint_within(token_type, carried, now, i64::MAX)
+    }
+
+    /// [`mint`](Self::mint), with `exp` no later than `session_end`: the end of the token's
+    /// family, which no rotation may carry a session past.
+    pub fn mint_within(
+        &self,
+        token_type: TokenType,
+        carried: &Map<String, Value>,
+        now: i64,
+        session_end: i64,
+    ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
         let lifetime = match token_type {
             TokenType::Access => self.settings.access_token_lifetime,
             TokenType::Refresh => self.settings.refresh_token_lifetime,
         };
-        let exp = now.saturating_add(lifetime.as_secs() as i64);
+        let exp = now
+            .saturating_add(lifetime.as_secs() as i64)
+            .min(session_end);
         let jti = uuid::Uuid::new_v4().simple().to_string();
 
         let mut claims = Map::new();
@@ -277,6 +295,16 @@ mod tests {
             json!(password_fingerprint("$2b$04$hash"))
         );
         assert_ne!(password_fingerprint("a"), password_fingerprint("b"));
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let codec = codec_with(|_| {});
+        let minted = codec
+            .mint_within(TokenType::Refresh, &Map::new(), NOW, NOW + 60)
+            .unwrap();
+        assert_eq!(minted.exp, NOW + 60);
+        assert_eq!(part(&minted.token, 1)["exp"], NOW + 60);
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Layer 3, storage: one connection type for SQLite and PostgreSQL, a pool, embedded
-//! migrations, and the queries ([`users`], [`tokens`]).
+//! migrations, the queries ([`users`], [`tokens`], [`families`]), and the per-process
+//! [`view`] of what requests check, kept current by [`events`] and the [`listen`]er.
 //!
 //! Diesel is synchronous, so every query runs on the runtime's blocking thread pool through
 //! [`Database::run`]; the async workers never wait on the database.
 
+pub mod events;
+pub mod families;
+pub mod listen;
 pub mod schema;
 pub mod tokens;
 pub mod users;
+pub mod view;
 
 use std::time::Duration;
 

@@ -9,7 +9,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{blacklisted_tokens, outstanding_tokens, users};
+use super::events::{self, Event};
+use super::schema::{blacklisted_tokens, denied_access_tokens, outstanding_tokens, users};
 use super::{AnyConnection, DbError};
 
 /// A row of `outstanding_tokens`: a refresh token that was issued (or presented, for one this
@@ -27,6 +28,8 @@ pub struct OutstandingToken {
     pub created_at: Option<NaiveDateTime>,
     /// Its `exp` claim (UTC).
     pub expires_at: NaiveDateTime,
+    /// The family it belongs to, with reuse detection.
+    pub family_id: Option<String>,
 }
 
 /// What [`blacklist`] and [`rotate`] did.
@@ -61,6 +64,7 @@ fn insert_outstanding(conn: &mut AnyConnection, token: &OutstandingToken) -> Que
             outstanding_tokens::token.eq(&token.token),
             outstanding_tokens::created_at.eq(token.created_at),
             outstanding_tokens::expires_at.eq(token.expires_at),
+            outstanding_tokens::family_id.eq(&token.family_id),
         ))
         .execute(conn)
 }
@@ -99,6 +103,52 @@ pub fn is_blacklisted(conn: &mut AnyConnection, jti: &str) -> Result<bool, DbErr
     Ok(count > 0)
 }
 
+/// Whether the token with this `jti` was revoked: a blacklisted refresh token or a denied
+/// access token.
+pub fn is_revoked(conn: &mut AnyConnection, jti: &str) -> Result<bool, DbError> {
+    let denied: i64 = denied_access_tokens::table
+        .find(jti)
+        .count()
+        .get_result(conn)?;
+    Ok(denied > 0 || is_blacklisted(conn, jti)?)
+}
+
+/// An access token revoked before its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = denied_access_tokens)]
+pub struct DeniedAccessToken {
+    /// Its `jti`.
+    pub jti: String,
+    /// Whose it was.
+    pub user_id: Option<i32>,
+    /// Its `exp`: the entry is useless after it (UTC).
+    pub expires_at: NaiveDateTime,
+    /// When it was denied (UTC).
+    pub denied_at: NaiveDateTime,
+}
+
+/// Refuses an access token from now on (denying it twice is denying it once); tells the other
+/// processes.
+pub fn deny_access(conn: &mut AnyConnection, token: &DeniedAccessToken) -> Result<(), DbError> {
+    conn.transaction(|conn| {
+        let existing_user = users::table
+            .filter(users::id.nullable().eq(token.user_id))
+            .select(users::id)
+            .single_value();
+        insert_unless_present(conn, |conn| {
+            diesel::insert_into(denied_access_tokens::table)
+                .values((
+                    denied_access_tokens::jti.eq(&token.jti),
+                    denied_access_tokens::user_id.eq(existing_user),
+                    denied_access_tokens::expires_at.eq(token.expires_at),
+                    denied_access_tokens::denied_at.eq(token.denied_at),
+                ))
+                .execute(conn)
+        })?;
+        events::announce(conn, &Event::Token(token.jti.clone()))
+    })
+}
+
 /// Revokes a refresh token, recording it as outstanding first when it is not (simplejwt's
 /// `get_or_create`s; a user who no longer exists is recorded as no user). The unique index on
 /// `blacklisted_tokens.token_id` decides races: of two concurrent calls for one token exactly
@@ -130,7 +180,8 @@ pub fn rotate(
     })
 }
 
-fn blacklist_within(
+/// [`blacklist`] within a transaction the caller holds.
+pub(super) fn blacklist_within(
     conn: &mut AnyConnection,
     token: &OutstandingToken,
     now: NaiveDateTime,
@@ -149,17 +200,46 @@ fn blacklist_within(
             ))
             .execute(conn)
     })?;
-    Ok(if inserted {
-        Revocation::Revoked
-    } else {
-        Revocation::AlreadyRevoked
-    })
+    if !inserted {
+        return Ok(Revocation::AlreadyRevoked);
+    }
+    events::announce(conn, &Event::Token(token.jti.clone()))?;
+    Ok(Revocation::Revoked)
 }
 
-/// Deletes outstanding tokens (and so their blacklist entries) that expired before `now`;
-/// returns how many (simplejwt's `flushexpiredtokens`).
+/// Blacklists the outstanding tokens (id and `jti`) that are not blacklisted yet, and tells the
+/// other processes.
+pub(super) fn blacklist_all(
+    conn: &mut AnyConnection,
+    tokens: &[(i32, String)],
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let ids: Vec<i32> = tokens.iter().map(|(id, _)| *id).collect();
+    let already: Vec<i32> = blacklisted_tokens::table
+        .filter(blacklisted_tokens::token_id.eq_any(&ids))
+        .select(blacklisted_tokens::token_id)
+        .load(conn)?;
+    for (token_id, jti) in tokens.iter().filter(|(id, _)| !already.contains(id)) {
+        diesel::insert_into(blacklisted_tokens::table)
+            .values((
+                blacklisted_tokens::token_id.eq(token_id),
+                blacklisted_tokens::blacklisted_at.eq(now),
+            ))
+            .execute(conn)?;
+        events::announce(conn, &Event::Token(jti.clone()))?;
+    }
+    Ok(())
+}
+
+/// Deletes outstanding tokens (and so their blacklist entries) and denied access tokens that
+/// expired before `now`; returns how many outstanding tokens (simplejwt's
+/// `flushexpiredtokens`).
 pub fn flush_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<usize, DbError> {
     conn.transaction(|conn| {
+        diesel::delete(
+            denied_access_tokens::table.filter(denied_access_tokens::expires_at.lt(now)),
+        )
+        .execute(conn)?;
         let expired = outstanding_tokens::table
             .filter(outstanding_tokens::expires_at.lt(now))
             .select(outstanding_tokens::id);

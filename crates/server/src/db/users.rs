@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::events::{self, Event};
 use super::schema::users;
 use super::{AnyConnection, DbError};
 
@@ -79,15 +80,38 @@ pub fn touch_last_login(
     Ok(())
 }
 
-/// Sets `is_active`; returns whether the user exists.
+/// Sets `is_active`, and tells the other processes; returns whether the user exists.
 pub fn set_active(conn: &mut AnyConnection, id: i32, active: bool) -> Result<bool, DbError> {
-    let updated = diesel::update(users::table.find(id))
-        .set(users::is_active.eq(active))
-        .execute(conn)?;
-    Ok(updated == 1)
+    conn.transaction(|conn| {
+        let updated = diesel::update(users::table.find(id))
+            .set(users::is_active.eq(active))
+            .execute(conn)?;
+        events::announce(conn, &Event::User(id))?;
+        Ok(updated == 1)
+    })
 }
 
-/// Deletes a user (their outstanding tokens stay, with no user); returns whether one existed.
+/// Replaces the password hash, and tells the other processes; returns whether the user exists.
+pub fn set_password(
+    conn: &mut AnyConnection,
+    id: i32,
+    password_hash: &str,
+) -> Result<bool, DbError> {
+    conn.transaction(|conn| {
+        let updated = diesel::update(users::table.find(id))
+            .set(users::password.eq(password_hash))
+            .execute(conn)?;
+        events::announce(conn, &Event::User(id))?;
+        Ok(updated == 1)
+    })
+}
+
+/// Deletes a user (their outstanding tokens stay, with no user), and tells the other
+/// processes; returns whether one existed.
 pub fn delete(conn: &mut AnyConnection, id: i32) -> Result<bool, DbError> {
-    Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
+    conn.transaction(|conn| {
+        let deleted = diesel::delete(users::table.find(id)).execute(conn)?;
+        events::announce(conn, &Event::User(id))?;
+        Ok(deleted == 1)
+    })
 }

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// 401, code `bad_authorization_header`: `Bearer` with no token or with two.
     #[error("Authorization header must contain two space-delimited values")]
     BadAuthorizationHeader,
+    /// 403 `{"detail": "..."}`: a session request another site may have made (CSRF).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 `{"detail": "Not found."}`.
     #[error("Not found.")]
     NotFound,
@@ -146,10 +149,12 @@ impl ResponseError for ApiError {
                 | ServiceError::UserInactive
                 | ServiceError::PasswordChanged
                 | ServiceError::NoActiveAccount
-                | ServiceError::NoActiveAccountForToken => StatusCode::UNAUTHORIZED,
+                | ServiceError::NoActiveAccountForToken
+                | ServiceError::PasswordChangedSinceLogin => StatusCode::UNAUTHORIZED,
             },
             Self::JsonParse(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::BadAuthorizationHeader => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,

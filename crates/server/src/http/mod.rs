@@ -1,13 +1,15 @@
 //! Layer 5, HTTP: what turns requests into service calls and service results into DRF-shaped
 //! answers. [`error`] maps every failure to its status and body, [`input`] reads bodies into the
-//! `claims` crate's request types, [`extractor`] guards protected handlers, and [`middleware`]
-//! does what Django and DRF do before a view runs (header limits, `APPEND_SLASH`, content
-//! negotiation, the `WWW-Authenticate` challenge).
+//! `claims` crate's request types, [`extractor`] guards protected handlers, [`session`] keeps
+//! the browser's refresh token in an HttpOnly cookie, and [`middleware`] does what Django and
+//! DRF do before a view runs (header limits, `APPEND_SLASH`, content negotiation, the
+//! `WWW-Authenticate` challenge).
 
 pub mod error;
 pub mod extractor;
 pub mod input;
 pub mod middleware;
+pub mod session;
 
 use actix_web::http::header::{HeaderValue, TryIntoHeaderValue};
 use actix_web_httpauth::headers::www_authenticate::bearer::Bearer;

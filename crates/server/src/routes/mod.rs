@@ -4,16 +4,18 @@
 //! it looks at the method). Content negotiation (406) runs before all of it, in
 //! [`crate::http::middleware::negotiate`].
 
+mod account;
 pub mod frontend;
 mod health;
 mod hello;
 mod register;
+mod session;
 mod token;
 mod users;
 
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
-use claims::{Credentials, RefreshRequest, VerifyRequest};
+use claims::{Credentials, PasswordChange, RefreshRequest, VerifyRequest};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -39,6 +41,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             post::<RefreshRequest>("/api/token/blacklist/", &TOKEN_BLACKLIST).to(token::blacklist),
         )
         .service(post::<Credentials>("/api/register/", &REGISTER).to(register::register))
+        .service(post::<Credentials>("/api/session/", &SESSION).to(session::log_in))
+        .service(post::<()>("/api/session/refresh/", &SESSION_REFRESH).to(session::refresh))
+        .service(post::<()>("/api/session/logout/", &SESSION_LOGOUT).to(session::log_out))
+        .service(
+            protected_post::<()>("/api/logout/all/", &LOGOUT_ALL).to(account::log_out_everywhere),
+        )
+        .service(
+            protected_post::<PasswordChange>("/api/password/change/", &PASSWORD_CHANGE)
+                .to(account::change_password),
+        )
         .service(protected_get("/hello/", &HELLO).to(hello::hello))
         .service(protected_get("/api/hello/", &HELLO).to(hello::hello))
         .service(protected_get("/api/me/", &ME).to(users::me))
@@ -84,6 +96,31 @@ const REGISTER: View = View {
     description: "Creates an account from a username and a password that passes Django's\npassword validators.",
     read_only: &["id"],
 };
+const SESSION: View = View {
+    name: "Session",
+    description: "Logs a browser in: the access token in the answer, the refresh token in an\nHttpOnly cookie. Needs X-Requested-With: XMLHttpRequest.",
+    read_only: &["access"],
+};
+const SESSION_REFRESH: View = View {
+    name: "Session Refresh",
+    description: "Trades the session cookie's refresh token for a new access token, and\nrotates the cookie.",
+    read_only: &["access"],
+};
+const SESSION_LOGOUT: View = View {
+    name: "Session Logout",
+    description: "Ends the browser session: its token family is revoked and the cookie\ncleared.",
+    read_only: &[],
+};
+const LOGOUT_ALL: View = View {
+    name: "Logout All",
+    description: "Ends every session of the user, on every device.",
+    read_only: &[],
+};
+const PASSWORD_CHANGE: View = View {
+    name: "Password Change",
+    description: "Changes the password; every other session ends, and this one goes on\nwith a fresh pair.",
+    read_only: &["refresh", "access"],
+};
 const HELLO: View = View {
     name: "Hello",
     description: "",
@@ -107,6 +144,40 @@ const PING: View = View {
 
 /// A `POST` view whose body is `Body`: `OPTIONS` lists `Body`'s fields.
 fn post<Body: DeserializeOwned>(path: &str, view: &View) -> Route {
+    Route::new(
+        path,
+        Method::POST,
+        post_metadata::<Body>(view),
+        Access::Anyone,
+    )
+}
+
+/// A `POST` view behind authentication.
+fn protected_post<Body: DeserializeOwned>(path: &str, view: &View) -> Route {
+    Route::new(
+        path,
+        Method::POST,
+        post_metadata::<Body>(view),
+        Access::Authenticated,
+    )
+}
+
+/// A `GET` view anyone may call.
+fn get(path: &str, view: &View) -> Route {
+    Route::new(path, Method::GET, metadata(view, None), Access::Anyone)
+}
+
+/// A `GET` view behind authentication.
+fn protected_get(path: &str, view: &View) -> Route {
+    Route::new(
+        path,
+        Method::GET,
+        metadata(view, None),
+        Access::Authenticated,
+    )
+}
+
+fn post_metadata<Body: DeserializeOwned>(view: &View) -> Value {
     let mut fields = Map::new();
     for &name in field_names::<Body>() {
         fields.insert(name.to_owned(), field_info(name, false));
@@ -114,36 +185,7 @@ fn post<Body: DeserializeOwned>(path: &str, view: &View) -> Route {
     for &name in view.read_only {
         fields.insert(name.to_owned(), field_info(name, true));
     }
-    let metadata = metadata(view, Some(json!({ "POST": fields })));
-    Route::open(path, Method::POST, "POST, OPTIONS", metadata)
-}
-
-/// A `GET` view anyone may call.
-fn get(path: &str, view: &View) -> Route {
-    Route::open(
-        path,
-        Method::GET,
-        "GET, HEAD, OPTIONS",
-        metadata(view, None),
-    )
-}
-
-/// A `GET` view behind authentication: every method authenticates first.
-fn protected_get(path: &str, view: &View) -> Route {
-    let metadata = metadata(view, None);
-    let resource = web::resource(path).default_service(web::to(
-        move |req: HttpRequest, user: Result<AuthenticatedUser, ApiError>| {
-            let metadata = metadata.clone();
-            async move {
-                user?;
-                other_method(req.method(), "GET, HEAD, OPTIONS", metadata)
-            }
-        },
-    ));
-    Route {
-        resource,
-        method: Method::GET,
-    }
+    metadata(view, Some(json!({ "POST": fields })))
 }
 
 fn metadata(view: &View, actions: Option<Value>) -> Value {
@@ -181,6 +223,14 @@ fn label(name: &str) -> String {
     })
 }
 
+/// Who may call a view. DRF authenticates before it looks at the method, so for a protected
+/// view an unauthenticated `OPTIONS` or wrong method is a 401, not metadata or a 405.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Anyone,
+    Authenticated,
+}
+
 /// A path that answers one method (GET also answers HEAD), `OPTIONS` with its metadata, and
 /// any other method with a 405.
 struct Route {
@@ -189,11 +239,28 @@ struct Route {
 }
 
 impl Route {
-    fn open(path: &str, method: Method, allowed: &'static str, metadata: Value) -> Self {
-        let resource = web::resource(path).default_service(web::to(move |req: HttpRequest| {
-            let metadata = metadata.clone();
-            async move { other_method(req.method(), allowed, metadata) }
-        }));
+    fn new(path: &str, method: Method, metadata: Value, access: Access) -> Self {
+        let allowed = if method == Method::GET {
+            "GET, HEAD, OPTIONS"
+        } else {
+            "POST, OPTIONS"
+        };
+        let resource = web::resource(path);
+        let resource = match access {
+            Access::Anyone => resource.default_service(web::to(move |req: HttpRequest| {
+                let metadata = metadata.clone();
+                async move { other_method(req.method(), allowed, metadata) }
+            })),
+            Access::Authenticated => resource.default_service(web::to(
+                move |req: HttpRequest, user: Result<AuthenticatedUser, ApiError>| {
+                    let metadata = metadata.clone();
+                    async move {
+                        user?;
+                        other_method(req.method(), allowed, metadata)
+                    }
+                },
+            )),
+        };
         Self { resource, method }
     }
 

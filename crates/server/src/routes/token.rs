@@ -3,12 +3,14 @@
 //! the service.
 
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::now;
+use crate::http::HttpSettings;
 use crate::http::error::ApiError;
+use crate::http::extractor::access_token;
 use crate::http::input::RequestData;
 use crate::services::{AppState, tokens};
 
@@ -39,17 +41,21 @@ pub async fn verify(
     Ok(no_store(&json!({})))
 }
 
-/// `POST /api/token/blacklist/` `{"refresh"}` → 200 `{}`.
+/// `POST /api/token/blacklist/` `{"refresh"}` → 200 `{}`. A valid access token in the
+/// `Authorization` header is refused from then on, too.
 pub async fn blacklist(
+    req: HttpRequest,
     state: web::Data<AppState>,
+    http: web::Data<HttpSettings>,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
-    tokens::blacklist(&state, data.read()?, now()).await?;
+    let access = access_token(&req, &http.auth_header_types).ok();
+    tokens::blacklist(&state, data.read()?, access.as_deref(), now()).await?;
     Ok(no_store(&json!({})))
 }
 
 /// A 200 that no cache may keep: it carries tokens.
-fn no_store(body: &impl Serialize) -> HttpResponse {
+pub fn no_store(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, CacheControl(vec![CacheDirective::NoStore])))
         .json(body)

@@ -2,12 +2,15 @@
 //! `POST /api/register/` ([`register`]) and the `createuser` command ([`create_user`]).
 
 use chrono::NaiveDateTime;
-use claims::{Credentials, RegisteredUser};
+use claims::{Credentials, PasswordChange, RegisteredUser, TokenPair};
 
 use crate::auth::datetime;
 use crate::auth::password::{PasswordHasher, password_problems};
+use crate::db::events::Event;
+use crate::db::families::{self, Reason};
 use crate::db::users::{self, NewUser, User};
 use crate::db::{AnyConnection, DbError};
+use crate::services::tokens::start_session;
 use crate::services::{AppState, FieldErrors, ServiceError};
 
 /// Django's `AbstractUser.username` maximum length.
@@ -15,6 +18,10 @@ pub const MAX_USERNAME_CHARS: usize = 150;
 
 /// The message for a username that exists already.
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+
+/// Django's message for a wrong old password.
+pub const OLD_PASSWORD_WRONG: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
 
 /// `POST /api/register/`: creates an account at `now`. Validation and the taken-username check
 /// come first, then bcrypt (on the hashing pool, holding no connection), then the insert.
@@ -53,6 +60,75 @@ pub async fn register(
     Ok(RegisteredUser {
         id: user.id,
         username: user.username,
+    })
+}
+
+/// `POST /api/password/change/`: replaces `user`'s password at `now`, as Django's
+/// `PasswordChangeForm` does (the old password must be right, the new one pass the password
+/// rules; both are reported together). Every session of the user ends (each family revoked,
+/// each refresh token blacklisted), and a fresh pair goes on with this one.
+pub async fn change_password(
+    state: &AppState,
+    user: &User,
+    request: PasswordChange,
+    now: i64,
+) -> Result<TokenPair, ServiceError> {
+    let PasswordChange {
+        old_password,
+        new_password,
+    } = request;
+    let new_problems = password_problems(&new_password, &user.username);
+    let acceptable = new_problems.is_empty();
+    let current = user.password.clone();
+    let (old_is_right, new_hash) = state
+        .hash(move |hasher| {
+            let right = hasher.verify(&old_password, &current);
+            let hash = (right && acceptable).then(|| hasher.hash(&new_password));
+            (right, hash)
+        })
+        .await?;
+    let mut problems: FieldErrors = Vec::new();
+    if !old_is_right {
+        problems.push((
+            "old_password".to_owned(),
+            vec![OLD_PASSWORD_WRONG.to_owned()],
+        ));
+    }
+    if !acceptable {
+        problems.push(("new_password".to_owned(), new_problems));
+    }
+    let Some(new_hash) = new_hash else {
+        return Err(ServiceError::Invalid(problems));
+    };
+    let new_hash = new_hash.map_err(ServiceError::internal)?;
+    let (user_id, hash) = (user.id, new_hash.clone());
+    let revoked = state
+        .db
+        .run(move |conn| set_password_ending_sessions(conn, user_id, &hash, now))
+        .await?;
+    state.view.learn(&Event::User(user.id));
+    for family in revoked {
+        state.view.learn(&Event::Family(family));
+    }
+    let updated = User {
+        password: new_hash,
+        ..user.clone()
+    };
+    start_session(state, &updated, now).await
+}
+
+/// Sets a new password hash and ends every session of the user, in one transaction; returns
+/// the families it revoked. For the API and the `changepassword` command.
+pub fn set_password_ending_sessions(
+    conn: &mut AnyConnection,
+    user_id: i32,
+    password_hash: &str,
+    now: i64,
+) -> Result<Vec<String>, DbError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        users::set_password(conn, user_id, password_hash)?;
+        families::revoke_all_of_user(conn, user_id, Reason::PasswordChange, datetime(now))
     })
 }
 

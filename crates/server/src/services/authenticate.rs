@@ -1,17 +1,21 @@
 //! simplejwt's `JWTAuthentication` (`get_validated_token` then `get_user`): the user an access
 //! token belongs to. The HTTP layer finds the token in the `Authorization` header and calls
 //! [`authenticate`].
+//!
+//! Every check here reads this process's [`crate::db::view::AuthView`], not the database: a
+//! protected request costs no database round trip once the user and the token are known.
 
 use claims::TokenType;
 
-use crate::auth::UserIdClaim;
-use crate::auth::mint::{REVOKE_TOKEN_CLAIM, password_fingerprint};
-use crate::db::users::{self, User};
+use crate::auth::mint::{FAMILY_CLAIM, REVOKE_TOKEN_CLAIM, password_fingerprint};
+use crate::auth::{Payload, TokenError, UserIdClaim};
+use crate::db::users::User;
 use crate::services::{AppState, ServiceError};
 
 /// Checks an access token at time `now` and loads its user: the signature and claims, the
-/// token type, then the user, who must exist, be active and (with `JWT_CHECK_REVOKE_TOKEN`)
-/// not have changed their password since the token was issued.
+/// token type, that neither the token nor its family was revoked, then the user, who must
+/// exist, be active and (with `JWT_CHECK_REVOKE_TOKEN`) not have changed their password since
+/// the token was issued.
 pub async fn authenticate(state: &AppState, token: &str, now: i64) -> Result<User, ServiceError> {
     let settings = state.tokens.settings();
     let payload = state
@@ -21,14 +25,17 @@ pub async fn authenticate(state: &AppState, token: &str, now: i64) -> Result<Use
     payload
         .verify(Some(TokenType::Access))
         .map_err(ServiceError::AccessTokenRefused)?;
+    if is_revoked(state, &payload).await? {
+        return Err(ServiceError::AccessTokenRefused(TokenError::Blacklisted));
+    }
     let user_id = match payload.user_id(&settings.user_id_claim) {
         None => return Err(ServiceError::NoUserIdentification),
         Some(UserIdClaim::Unusable) => return Err(ServiceError::UserNotFound),
         Some(UserIdClaim::Id(id)) => id,
     };
     let user = state
-        .db
-        .run(move |conn| users::find_by_id(conn, user_id))
+        .view
+        .user(user_id)
         .await?
         .ok_or(ServiceError::UserNotFound)?;
     if !user.is_active {
@@ -40,5 +47,20 @@ pub async fn authenticate(state: &AppState, token: &str, now: i64) -> Result<Use
             return Err(ServiceError::PasswordChanged);
         }
     }
-    Ok(user)
+    Ok(User::clone(&user))
+}
+
+/// Whether the token (by its `jti`) or its family was revoked.
+pub async fn is_revoked(state: &AppState, payload: &Payload) -> Result<bool, ServiceError> {
+    if let Some(jti) = payload.jti()
+        && state.view.is_token_revoked(jti).await?
+    {
+        return Ok(true);
+    }
+    if let Some(family) = payload.get(FAMILY_CLAIM).and_then(|v| v.as_str())
+        && state.view.is_family_revoked(family).await?
+    {
+        return Ok(true);
+    }
+    Ok(false)
 }

@@ -34,6 +34,10 @@ pub enum ServiceError {
     /// Refresh: the token's user is gone or inactive.
     #[error("No active account found for the given token.")]
     NoActiveAccountForToken,
+    /// Refresh with `JWT_CHECK_REVOKE_TOKEN`: the user's password changed since the refresh
+    /// token was issued (simplejwt's `password_changed` on its main branch).
+    #[error("The user's password has been changed.")]
+    PasswordChangedSinceLogin,
     /// Fields that failed validation.
     #[error("invalid fields")]
     Invalid(FieldErrors),

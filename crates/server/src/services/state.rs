@@ -6,13 +6,17 @@ use crate::auth::TokenCodec;
 use crate::auth::hashing::HashingPool;
 use crate::auth::password::PasswordHasher;
 use crate::db::Database;
+use crate::db::view::AuthView;
 use crate::services::ServiceError;
 
-/// The application state: the database, the token codec and the password hasher.
+/// The application state: the database and this process's view of it, the token codec and
+/// the password hasher.
 #[derive(Clone)]
 pub struct AppState {
     /// The connection pool.
     pub db: Database,
+    /// What each request checks (users, revocations), in memory.
+    pub view: AuthView,
     /// Signs and checks tokens.
     pub tokens: Arc<TokenCodec>,
     /// Hashes and checks passwords.

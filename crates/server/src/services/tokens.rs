@@ -1,14 +1,25 @@
 //! The token endpoints' flows, each a simplejwt serializer: `TokenObtainPairSerializer`,
-//! `TokenRefreshSerializer`, `TokenVerifySerializer` and `TokenBlacklistSerializer`.
+//! `TokenRefreshSerializer`, `TokenVerifySerializer` and `TokenBlacklistSerializer`, plus what
+//! simplejwt leaves out: token families with reuse detection, and access-token revocation.
 //!
 //! Each takes the time once (`now`) and uses it for every claim and row it writes. Tokens are
 //! minted before any database work, and each database step is one call to [`crate::db`].
+//!
+//! With reuse detection (`JWT_REFRESH_REUSE_DETECTION`, on by default) every log in starts a
+//! family, and the family decides each refresh: its current token rotates; its previous one,
+//! presented again within `JWT_REFRESH_REUSE_GRACE`, gets the same successor again (a client
+//! whose answer was lost); anything else is reuse, and the whole family is revoked.
 
 use claims::{Credentials, RefreshRequest, RefreshResponse, TokenPair, TokenType, VerifyRequest};
+use serde_json::{Map, Value};
 
+use crate::auth::mint::{FAMILY_CLAIM, REVOKE_TOKEN_CLAIM, password_fingerprint};
 use crate::auth::{MintedToken, Payload, TokenCodec, TokenError, UserIdClaim, datetime};
-use crate::db::tokens::{self as token_store, OutstandingToken, Revocation};
+use crate::db::events::Event;
+use crate::db::families::{self, Family, Reason, Rotation};
+use crate::db::tokens::{self as token_store, DeniedAccessToken, OutstandingToken, Revocation};
 use crate::db::users::{self, User};
+use crate::services::authenticate;
 use crate::services::{AppState, ServiceError};
 
 /// `POST /api/token/`: checks the credentials and issues a pair. A wrong password, an unknown
@@ -18,12 +29,21 @@ pub async fn obtain_pair(
     credentials: Credentials,
     now: i64,
 ) -> Result<TokenPair, ServiceError> {
+    let user = check_credentials(state, credentials).await?;
+    start_session(state, &user, now).await
+}
+
+/// The active user these credentials name, or the one generic refusal.
+pub async fn check_credentials(
+    state: &AppState,
+    credentials: Credentials,
+) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
     let user = state
         .db
         .run(move |conn| users::find_by_username(conn, &username))
         .await?;
-    let user = state
+    state
         .hash(move |hasher| match user {
             Some(user) if hasher.verify(&password, &user.password) => Some(user),
             Some(_) => None,
@@ -34,16 +54,47 @@ pub async fn obtain_pair(
         })
         .await?
         .filter(|user| user.is_active)
-        .ok_or(ServiceError::NoActiveAccount)?;
+        .ok_or(ServiceError::NoActiveAccount)
+}
 
-    let (pair, outstanding) = mint_pair(&state.tokens, &user, now)?;
-    let update_last_login = state.tokens.settings().update_last_login;
+/// Issues a fresh pair for `user` at `now`, in a family of its own when reuse detection is on,
+/// and records the refresh token.
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    now: i64,
+) -> Result<TokenPair, ServiceError> {
+    let settings = state.tokens.settings();
+    let family = settings.refresh_reuse_detection.then(|| Family {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        user_id: Some(user.id),
+        created_at: datetime(now),
+        expires_at: datetime(now.saturating_add(settings.refresh_family_lifetime.as_secs() as i64)),
+        current_jti: String::new(),
+        previous_jti: None,
+        rotated_at: None,
+        revoked_at: None,
+        reason: None,
+    });
+    let (pair, outstanding, access_jti) = mint_pair(&state.tokens, user, family.as_ref(), now)?;
+    state.view.learn_fresh_token(&access_jti);
+    let update_last_login = settings.update_last_login;
+    let user_id = user.id;
     state
         .db
         .run(move |conn| {
-            token_store::record_outstanding(conn, &outstanding)?;
+            match family {
+                Some(family) => {
+                    let family = Family {
+                        current_jti: outstanding.jti.clone(),
+                        ..family
+                    };
+                    families::start(conn, &family, &outstanding)?;
+                }
+                None => token_store::record_outstanding(conn, &outstanding)?,
+            }
             if update_last_login {
-                users::touch_last_login(conn, user.id, datetime(now))?;
+                users::touch_last_login(conn, user_id, datetime(now))?;
             }
             Ok(())
         })
@@ -51,83 +102,193 @@ pub async fn obtain_pair(
     Ok(pair)
 }
 
-/// Mints a refresh token and its access token for `user` at `now`, and the outstanding-token
-/// row that records the refresh token (for the caller to store).
+/// Mints a refresh token and its access token for `user` at `now` (in `family`, and ending with
+/// it, when there is one); returns them with the row that records the refresh token and the
+/// access token's `jti`.
 pub fn mint_pair(
     tokens: &TokenCodec,
     user: &User,
+    family: Option<&Family>,
     now: i64,
-) -> Result<(TokenPair, OutstandingToken), ServiceError> {
-    let carried = tokens.user_claims(user.id, &user.password);
-    let refresh = tokens
-        .mint(TokenType::Refresh, &carried, now)
-        .map_err(ServiceError::internal)?;
-    let access = tokens
-        .mint(TokenType::Access, &carried, now)
-        .map_err(ServiceError::internal)?;
-    let row = issued(&refresh, Some(user.id), now);
+) -> Result<(TokenPair, OutstandingToken, String), ServiceError> {
+    let mut carried = tokens.user_claims(user.id, &user.password);
+    let mut session_end = i64::MAX;
+    if let Some(family) = family {
+        carried.insert(FAMILY_CLAIM.to_owned(), family.id.clone().into());
+        session_end = family.expires_at.and_utc().timestamp();
+    }
+    let refresh = mint(tokens, TokenType::Refresh, &carried, now, session_end)?;
+    let access = mint(tokens, TokenType::Access, &carried, now, session_end)?;
+    let row = issued(&refresh, Some(user.id), family.map(|f| f.id.clone()), now);
     let pair = TokenPair {
         refresh: refresh.token,
         access: access.token,
     };
-    Ok((pair, row))
+    Ok((pair, row, access.jti))
 }
 
 /// `POST /api/token/refresh/`: a new access token for a valid refresh token, carrying the
 /// refresh token's claims; with rotation a new refresh token too, and with
 /// blacklist-after-rotation the old one is revoked in the same transaction. Of concurrent
-/// refreshes with one token under rotation and blacklisting, exactly one succeeds.
+/// refreshes with one token under rotation and blacklisting, exactly one succeeds (with a
+/// reuse grace, the others get the same successor).
 pub async fn refresh(
     state: &AppState,
     request: RefreshRequest,
     now: i64,
 ) -> Result<RefreshResponse, ServiceError> {
     let token = request.refresh;
-    let payload = checked_refresh_token(state, &token, now).await?;
+    let payload = state.tokens.decode(&token, now)?;
+    match family_of(state, &payload) {
+        Some(family_id) => refresh_in_family(state, &token, &payload, family_id, now).await,
+        None => refresh_alone(state, &token, &payload, now).await,
+    }
+}
+
+/// A refresh as simplejwt does it: blacklist, then rotation (when configured).
+async fn refresh_alone(
+    state: &AppState,
+    token: &str,
+    payload: &Payload,
+    now: i64,
+) -> Result<RefreshResponse, ServiceError> {
     let settings = state.tokens.settings();
-
-    let user_id = match payload.user_id(&settings.user_id_claim) {
-        None => None,
-        Some(UserIdClaim::Unusable) => return Err(ServiceError::NoActiveAccountForToken),
-        Some(UserIdClaim::Id(id)) => {
-            let user = state
-                .db
-                .run(move |conn| users::find_by_id(conn, id))
-                .await?;
-            if !user.is_some_and(|user| user.is_active) {
-                return Err(ServiceError::NoActiveAccountForToken);
-            }
-            Some(id)
-        }
-    };
-
-    let access = mint(&state.tokens, TokenType::Access, &payload, now)?;
+    checked_refresh_token(state, payload).await?;
+    let user_id = token_user(state, payload).await?;
+    let access = mint(
+        &state.tokens,
+        TokenType::Access,
+        payload.claims(),
+        now,
+        i64::MAX,
+    )?;
+    state.view.learn_fresh_token(&access.jti);
     if !settings.rotate_refresh_tokens {
         return Ok(RefreshResponse {
             access: access.token,
             refresh: None,
         });
     }
-
-    let rotated = mint(&state.tokens, TokenType::Refresh, &payload, now)?;
-    let old = presented(&payload, &token, user_id, now);
-    let new = issued(&rotated, user_id, now);
+    let rotated = mint(
+        &state.tokens,
+        TokenType::Refresh,
+        payload.claims(),
+        now,
+        i64::MAX,
+    )?;
+    let old = presented(payload, token, user_id, now);
+    let new = issued(&rotated, user_id, None, now);
     let blacklist_old = settings.blacklist_after_rotation;
+    let old_jti = old.jti.clone();
     let outcome = state
         .db
         .run(move |conn| token_store::rotate(conn, &old, &new, blacklist_old, datetime(now)))
         .await?;
     match outcome {
-        Revocation::Revoked => Ok(RefreshResponse {
-            access: access.token,
-            refresh: Some(rotated.token),
-        }),
+        Revocation::Revoked => {
+            if blacklist_old {
+                state.view.learn(&Event::Token(old_jti));
+            }
+            Ok(RefreshResponse {
+                access: access.token,
+                refresh: Some(rotated.token),
+            })
+        }
         Revocation::AlreadyRevoked => Err(TokenError::Blacklisted.into()),
     }
 }
 
-/// `POST /api/token/verify/`: any valid token, access or refresh. A blacklisted token is a 400
-/// `non_field_errors` when blacklist-after-rotation is on, as in simplejwt.
+/// A refresh decided by the token's family: rotate the current token, repeat a retry within
+/// the grace, and revoke the family on any other use.
+async fn refresh_in_family(
+    state: &AppState,
+    token: &str,
+    payload: &Payload,
+    family_id: String,
+    now: i64,
+) -> Result<RefreshResponse, ServiceError> {
+    payload.verify(Some(TokenType::Refresh))?;
+    let user_id = token_user(state, payload).await?;
+    let jti = payload.jti().unwrap_or_default().to_owned();
+    let mut family = load_family(state, &family_id).await?;
+    // A rotation that lost a race reads the family again and decides once more.
+    for _ in 0..2 {
+        if family.revoked_at.is_some() {
+            return Err(TokenError::Blacklisted.into());
+        }
+        let session_end = family.expires_at.and_utc().timestamp();
+        if session_end <= now {
+            return Err(TokenError::Expired.into());
+        }
+        let access = mint(
+            &state.tokens,
+            TokenType::Access,
+            payload.claims(),
+            now,
+            session_end,
+        )?;
+        if jti == family.current_jti {
+            let rotated = mint(
+                &state.tokens,
+                TokenType::Refresh,
+                payload.claims(),
+                now,
+                session_end,
+            )?;
+            let old = presented(payload, token, user_id, now);
+            let new = issued(&rotated, user_id, Some(family_id.clone()), now);
+            let id = family_id.clone();
+            let outcome = state
+                .db
+                .run(move |conn| families::rotate(conn, &id, &old, &new, datetime(now)))
+                .await?;
+            if outcome == Rotation::Rotated {
+                state.view.learn(&Event::Token(jti));
+                state.view.learn_fresh_token(&access.jti);
+                return Ok(RefreshResponse {
+                    access: access.token,
+                    refresh: Some(rotated.token),
+                });
+            }
+            family = load_family(state, &family_id).await?;
+        } else if is_retry(state, &family, &jti, now) {
+            let current = family.clone();
+            let successor = state
+                .db
+                .run(move |conn| families::current_token(conn, &current))
+                .await?
+                .ok_or(TokenError::Blacklisted)?;
+            state.view.learn_fresh_token(&access.jti);
+            return Ok(RefreshResponse {
+                access: access.token,
+                refresh: Some(successor),
+            });
+        } else {
+            revoke_family(state, &family_id, Reason::Reuse, now).await?;
+            tracing::warn!(
+                user_id = family.user_id,
+                family_id = %family_id,
+                "refresh_token_reuse_detected"
+            );
+            return Err(TokenError::Blacklisted.into());
+        }
+    }
+    Err(TokenError::Blacklisted.into())
+}
+
+/// Whether presenting `jti` is a client retrying the rotation that made the family's current
+/// token: it is the token just before, and within the grace period.
+fn is_retry(state: &AppState, family: &Family, jti: &str, now: i64) -> bool {
+    let grace = state.tokens.settings().refresh_reuse_grace.as_secs() as i64;
+    let rotated_at = family.rotated_at.map(|at| at.and_utc().timestamp());
+    grace > 0
+        && family.previous_jti.as_deref() == Some(jti)
+        && rotated_at.is_some_and(|at| now - at <= grace)
+}
+
+/// `POST /api/token/verify/`: any valid token, access or refresh. A revoked token (blacklisted,
+/// denied, or of a revoked family) is a 400 `non_field_errors` when blacklist-after-rotation is
+/// on, as simplejwt answers for a blacklisted one.
 pub async fn verify(
     state: &AppState,
     request: VerifyRequest,
@@ -136,11 +297,7 @@ pub async fn verify(
     let payload = state.tokens.decode(&request.token, now)?;
     payload.verify(None)?;
     if state.tokens.settings().blacklist_after_rotation
-        && let Some(jti) = payload.jti().map(str::to_owned)
-        && state
-            .db
-            .run(move |conn| token_store::is_blacklisted(conn, &jti))
-            .await?
+        && authenticate::is_revoked(state, &payload).await?
     {
         return Err(ServiceError::field(
             "non_field_errors",
@@ -150,68 +307,200 @@ pub async fn verify(
     Ok(())
 }
 
-/// `POST /api/token/blacklist/`: revokes a refresh token (log out). Revoking it again is
-/// "Token is blacklisted"; a token of a user deleted since is revoked all the same.
+/// `POST /api/token/blacklist/`: revokes a refresh token (log out): its whole family when it
+/// has one. Revoking it again is "Token is blacklisted"; a token of a user deleted since is
+/// revoked all the same. A valid access token given as well (`access`, from the
+/// `Authorization` header) is refused from then on.
 pub async fn blacklist(
     state: &AppState,
     request: RefreshRequest,
+    access: Option<&str>,
     now: i64,
 ) -> Result<(), ServiceError> {
     let token = request.refresh;
-    let payload = checked_refresh_token(state, &token, now).await?;
+    let payload = state.tokens.decode(&token, now)?;
+    if let Some(access) = access {
+        deny_access_token(state, access, now).await?;
+    }
+    if let Some(family_id) = family_of(state, &payload) {
+        payload.verify(Some(TokenType::Refresh))?;
+        let family = load_family(state, &family_id).await?;
+        if family.revoked_at.is_some()
+            || !revoke_family(state, &family_id, Reason::Logout, now).await?
+        {
+            return Err(TokenError::Blacklisted.into());
+        }
+        return Ok(());
+    }
+    checked_refresh_token(state, &payload).await?;
     let user_id = match payload.user_id(&state.tokens.settings().user_id_claim) {
         Some(UserIdClaim::Id(id)) => Some(id),
         _ => None,
     };
     let row = presented(&payload, &token, user_id, now);
+    let jti = row.jti.clone();
     let outcome = state
         .db
         .run(move |conn| token_store::blacklist(conn, &row, datetime(now)))
         .await?;
     match outcome {
-        Revocation::Revoked => Ok(()),
+        Revocation::Revoked => {
+            state.view.learn(&Event::Token(jti));
+            Ok(())
+        }
         Revocation::AlreadyRevoked => Err(TokenError::Blacklisted.into()),
     }
 }
 
-/// simplejwt's `RefreshToken(token)`: decoded, not blacklisted, then verified as a refresh token.
-async fn checked_refresh_token(
+/// Refuses a valid access token from now on (until its own expiry); anything that is not a
+/// valid access token is left alone.
+pub async fn deny_access_token(
     state: &AppState,
-    token: &str,
+    access: &str,
     now: i64,
-) -> Result<Payload, ServiceError> {
-    let payload = state.tokens.decode(token, now)?;
-    if let Some(jti) = payload.jti().map(str::to_owned)
-        && state
-            .db
-            .run(move |conn| token_store::is_blacklisted(conn, &jti))
-            .await?
+) -> Result<(), ServiceError> {
+    let Ok(payload) = state.tokens.decode(access, now) else {
+        return Ok(());
+    };
+    if payload.verify(Some(TokenType::Access)).is_err() {
+        return Ok(());
+    }
+    let denied = DeniedAccessToken {
+        jti: payload.jti().unwrap_or_default().to_owned(),
+        user_id: match payload.user_id(&state.tokens.settings().user_id_claim) {
+            Some(UserIdClaim::Id(id)) => Some(id),
+            _ => None,
+        },
+        expires_at: datetime(payload.exp().unwrap_or(now)),
+        denied_at: datetime(now),
+    };
+    let event = Event::Token(denied.jti.clone());
+    state
+        .db
+        .run(move |conn| token_store::deny_access(conn, &denied))
+        .await?;
+    state.view.learn(&event);
+    Ok(())
+}
+
+/// Revokes a family (and blacklists its tokens); tells this process's view at once and the
+/// other processes through the database. Returns whether this call revoked it.
+pub async fn revoke_family(
+    state: &AppState,
+    family_id: &str,
+    reason: Reason,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let id = family_id.to_owned();
+    let revoked = state
+        .db
+        .run(move |conn| families::revoke(conn, &id, reason, datetime(now)))
+        .await?;
+    state.view.learn(&Event::Family(family_id.to_owned()));
+    Ok(revoked)
+}
+
+/// Ends every session of a user: every family revoked, every refresh token blacklisted.
+pub async fn revoke_all_sessions(
+    state: &AppState,
+    user_id: i32,
+    reason: Reason,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let revoked = state
+        .db
+        .run(move |conn| families::revoke_all_of_user(conn, user_id, reason, datetime(now)))
+        .await?;
+    for family_id in revoked {
+        state.view.learn(&Event::Family(family_id));
+    }
+    Ok(())
+}
+
+/// The family a refresh token belongs to, when reuse detection is on and the token has one.
+/// A token from before (or without) families is refreshed as simplejwt would.
+fn family_of(state: &AppState, payload: &Payload) -> Option<String> {
+    if !state.tokens.settings().refresh_reuse_detection {
+        return None;
+    }
+    payload
+        .get(FAMILY_CLAIM)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+async fn load_family(state: &AppState, family_id: &str) -> Result<Family, ServiceError> {
+    let id = family_id.to_owned();
+    state
+        .db
+        .run(move |conn| families::find(conn, &id))
+        .await?
+        .ok_or_else(|| TokenError::Blacklisted.into())
+}
+
+/// simplejwt's `RefreshToken(token)` after decoding: not blacklisted, then verified as a
+/// refresh token.
+async fn checked_refresh_token(state: &AppState, payload: &Payload) -> Result<(), ServiceError> {
+    if let Some(jti) = payload.jti()
+        && state.view.is_token_revoked(jti).await?
     {
         return Err(TokenError::Blacklisted.into());
     }
     payload.verify(Some(TokenType::Refresh))?;
-    Ok(payload)
+    Ok(())
+}
+
+/// The user a refresh token names, who must exist, be active and (with
+/// `JWT_CHECK_REVOKE_TOKEN`) have the password the token was issued under. A token naming no
+/// user is refreshed without one, as in simplejwt.
+async fn token_user(state: &AppState, payload: &Payload) -> Result<Option<i32>, ServiceError> {
+    let settings = state.tokens.settings();
+    let id = match payload.user_id(&settings.user_id_claim) {
+        None => return Ok(None),
+        Some(UserIdClaim::Unusable) => return Err(ServiceError::NoActiveAccountForToken),
+        Some(UserIdClaim::Id(id)) => id,
+    };
+    let user = state
+        .view
+        .user(id)
+        .await?
+        .filter(|user| user.is_active)
+        .ok_or(ServiceError::NoActiveAccountForToken)?;
+    if settings.check_revoke_token {
+        let carried = payload.get(REVOKE_TOKEN_CLAIM).and_then(Value::as_str);
+        if carried != Some(password_fingerprint(&user.password).as_str()) {
+            return Err(ServiceError::PasswordChangedSinceLogin);
+        }
+    }
+    Ok(Some(id))
 }
 
 fn mint(
     tokens: &TokenCodec,
     token_type: TokenType,
-    from: &Payload,
+    carried: &Map<String, Value>,
     now: i64,
+    session_end: i64,
 ) -> Result<MintedToken, ServiceError> {
     tokens
-        .mint(token_type, from.claims(), now)
+        .mint_within(token_type, carried, now, session_end)
         .map_err(ServiceError::internal)
 }
 
 /// The row for a token this server just minted.
-fn issued(token: &MintedToken, user_id: Option<i32>, now: i64) -> OutstandingToken {
+fn issued(
+    token: &MintedToken,
+    user_id: Option<i32>,
+    family_id: Option<String>,
+    now: i64,
+) -> OutstandingToken {
     OutstandingToken {
         user_id,
         jti: token.jti.clone(),
         token: token.token.clone(),
         created_at: Some(datetime(now)),
         expires_at: datetime(token.exp),
+        family_id,
     }
 }
 
@@ -224,5 +513,9 @@ fn presented(payload: &Payload, token: &str, user_id: Option<i32>, now: i64) -> 
         token: token.trim().to_owned(),
         created_at: Some(datetime(now)),
         expires_at: datetime(payload.exp().unwrap_or(now)),
+        family_id: payload
+            .get(FAMILY_CLAIM)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }

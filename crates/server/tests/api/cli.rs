@@ -8,7 +8,12 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// Runs the `server` binary in a fresh directory with only the given environment.
-fn server(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+pub(crate) fn server(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(args)
         .current_dir(dir)
@@ -29,11 +34,11 @@ fn server(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &st
     child.wait_with_output().expect("it finishes")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -143,7 +148,10 @@ fn flushexpiredtokens_reports_what_it_deleted() {
 
     let output = server(dir.path(), &["flushexpiredtokens"], &[], "");
 
-    assert_eq!(stdout(&output), "Deleted 0 expired tokens.\n");
+    assert_eq!(
+        stdout(&output),
+        "Deleted 0 expired tokens and 0 ended token families.\n"
+    );
 }
 
 #[test]

@@ -1,17 +1,21 @@
 //! What every API test needs: an app on a fresh database, a client, users and tokens.
 
 use std::collections::HashMap;
-use std::sync::Once;
+use std::io::Write;
+use std::sync::{Arc, Mutex, Once, OnceLock};
 
 use actix_web::dev::ServerHandle;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use claims::TokenPair;
 use reqwest::{Response, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use server::auth::password::PasswordHasher;
 use server::configuration::{DatabaseUrl, Settings};
+use server::db::events::Event;
 use server::db::tokens::{self as token_store, OutstandingToken};
+use server::db::view::AuthView;
 use server::db::{self, users};
 use server::services::accounts;
 use server::startup::Application;
@@ -146,6 +150,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's `DATABASE_URL`.
     pub database_url: DatabaseUrl,
+    view: AuthView,
     handle: ServerHandle,
     // Dropped after the server is stopped: removes the SQLite directory or drops the database.
     _database: TestDatabase,
@@ -163,14 +168,19 @@ impl TestApp {
 
     /// An app with settings `overrides` on top of the test defaults.
     pub async fn spawn_with(backend: &Backend, overrides: &[(&str, &str)]) -> Self {
-        show_server_log_when_asked();
         let database = TestDatabase::create(backend);
         Self::spawn_on(database, overrides)
+    }
+
+    /// A second app on `other`'s database, as another replica (drop it before `other`).
+    pub fn spawn_beside(other: &TestApp, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_on(TestDatabase::Shared(other.database_url_text()), overrides)
     }
 
     /// An app whose PostgreSQL connections go to `database_url` (for example through a
     /// [`crate::proxy::Proxy`]) while `database` is the one created for it.
     pub fn spawn_on(database: TestDatabase, overrides: &[(&str, &str)]) -> Self {
+        capture_log();
         let url = database.url();
         let mut vars: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), url),
@@ -188,6 +198,7 @@ impl TestApp {
         let application = Application::build(settings).expect("the app starts");
         let port = application.port();
         let handle = application.handle();
+        let view = application.view();
         actix_web::rt::spawn(application.run_until_stopped());
         Self {
             address: format!("http://127.0.0.1:{port}"),
@@ -197,6 +208,7 @@ impl TestApp {
                 .build()
                 .expect("a client"),
             database_url,
+            view,
             handle,
             _database: database,
         }
@@ -331,22 +343,47 @@ impl TestApp {
         self.obtain_pair("ada", PASSWORD).await
     }
 
-    /// Sets `is_active` of the user.
+    /// Sets `is_active` of the user, as a write through the app would.
     pub fn set_active(&self, username: &str, active: bool) {
         let mut conn = self.connection();
         let user = users::find_by_username(&mut conn, username)
             .expect("query works")
             .expect("the user exists");
         users::set_active(&mut conn, user.id, active).expect("update works");
+        self.view.learn(&Event::User(user.id));
     }
 
-    /// Deletes the user.
+    /// Deletes the user, as a write through the app would.
     pub fn delete_user(&self, username: &str) {
         let mut conn = self.connection();
         let user = users::find_by_username(&mut conn, username)
             .expect("query works")
             .expect("the user exists");
         users::delete(&mut conn, user.id).expect("delete works");
+        self.view.learn(&Event::User(user.id));
+    }
+
+    /// Sets the user's password, as a write through the app would (but no rules, and no session
+    /// ends).
+    pub fn set_password(&self, username: &str, password: &str) {
+        let mut conn = self.connection();
+        let user = users::find_by_username(&mut conn, username)
+            .expect("query works")
+            .expect("the user exists");
+        let hash = PasswordHasher::new(4)
+            .expect("cost 4 is valid")
+            .hash(password)
+            .expect("hashing works");
+        users::set_password(&mut conn, user.id, &hash).expect("update works");
+        self.view.learn(&Event::User(user.id));
+    }
+
+    /// The app's `DATABASE_URL`, as text (for the command line).
+    pub fn database_url_text(&self) -> String {
+        match &self.database_url {
+            DatabaseUrl::Sqlite(path) => path.display().to_string(),
+            DatabaseUrl::Postgres(url) => url.expose_secret().to_owned(),
+        }
     }
 
     /// A direct connection to the app's database.
@@ -368,6 +405,8 @@ pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
     /// A PostgreSQL database of its own.
     Postgres(ScratchDatabase),
+    /// Another app's database (by its URL), which that app removes.
+    Shared(String),
 }
 
 impl TestDatabase {
@@ -384,25 +423,70 @@ impl TestDatabase {
         match self {
             Self::Sqlite(dir) => dir.path().join("db.sqlite3").display().to_string(),
             Self::Postgres(database) => database.url.clone(),
+            Self::Shared(url) => url.clone(),
         }
     }
 }
 
-/// With `TEST_LOG=1`, the servers the tests start log to the test output (run one failing test
-/// with it to see what the server did).
-fn show_server_log_when_asked() {
-    static INIT: Once = Once::new();
-    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
-        INIT.call_once(|| {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .with_test_writer()
-                .try_init();
-        });
+/// Everything the servers the tests start have logged, for tests that check a log line. With
+/// `TEST_LOG=1` it is also written to the test output (run one failing test with it to see
+/// what the server did).
+#[derive(Clone)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Everything logged so far.
+    pub fn all(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
     }
+
+    /// The lines logged so far that contain every one of `parts`.
+    pub fn lines_with(&self, parts: &[&str]) -> Vec<String> {
+        self.all()
+            .lines()
+            .filter(|line| parts.iter().all(|part| line.contains(part)))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log of every server this test process starts (one subscriber for all of them; tests
+/// find their own lines by something unique to them).
+pub fn capture_log() -> LogCapture {
+    static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::util::SubscriberInitExt;
+            let capture = LogCapture(Arc::default());
+            let writer = capture.clone();
+            let shown = std::env::var("TEST_LOG").is_ok_and(|v| v == "1");
+            let _ = tracing_subscriber::registry()
+                .with(tracing_subscriber::EnvFilter::new("info"))
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(move || writer.clone()),
+                )
+                .with(shown.then(|| tracing_subscriber::fmt::layer().with_test_writer()))
+                .try_init();
+            capture
+        })
+        .clone()
 }
 
 /// `{"detail": message, "code": "token_not_valid"}`: simplejwt's `InvalidToken` body.

@@ -9,11 +9,15 @@ mod proxy;
 
 mod bad_input;
 mod cli;
+mod families;
 mod frontend;
 mod health;
 mod parity;
+mod propagation;
 mod protected;
 mod register;
+mod revocation;
+mod sessions;
 mod strict_tokens;
 mod token_blacklist;
 mod token_obtain;

@@ -70,7 +70,16 @@ async fn tokens_carry_simplejwts_header_and_claims(setup: Setup) {
         assert_eq!(header_of(token), json!({"alg": "HS256", "typ": "JWT"}));
         let claims = payload_of(token);
         let names: Vec<&String> = claims.as_object().unwrap().keys().collect();
-        assert_eq!(names, ["token_type", "exp", "iat", "jti", "user_id"]);
+        match setup.mode {
+            // Each log in starts a token family (reuse detection, on by default).
+            Mode::Rotating => assert_eq!(
+                names,
+                ["token_type", "exp", "iat", "jti", "user_id", "family_id"]
+            ),
+            Mode::SimplejwtDefaults => {
+                assert_eq!(names, ["token_type", "exp", "iat", "jti", "user_id"])
+            }
+        }
         assert_eq!(claims["token_type"], token_type);
         assert_eq!(claims["user_id"], id.to_string());
         let jti = claims["jti"].as_str().unwrap();

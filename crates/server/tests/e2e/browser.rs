@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::{Value, json};
 use thirtyfour::By;
 
-use crate::harness::{self, Browser, run, screenshot_dir, wait_until};
+use crate::harness::{self, Browser, ServerProcess, run, screenshot_dir, wait_until};
 
 const PASSWORD: &str = "correct-horse-battery";
 
@@ -19,6 +20,11 @@ pub async fn register_and_log_in(browser: &Browser, base: &str, username: &str) 
     browser.click("register-submit").await?;
     browser.wait_for_path("/login").await?;
     browser.text_of("notice", |t| t.contains("created")).await?;
+    log_in(browser).await
+}
+
+/// Types the password into the log-in page (the username is filled in) and waits for Hello.
+async fn log_in(browser: &Browser) -> Result<()> {
     browser.fill("password", PASSWORD).await?;
     browser.click("login-submit").await?;
     browser.wait_for_path("/hello").await?;
@@ -46,32 +52,33 @@ async fn register_log_in_and_hello_shows_the_greeting_and_a_curl_command() {
             curl.ends_with(&format!("{}/hello/", server.base)),
             "curl command: {curl}"
         );
-        save_for_readme(browser, "hello").await
+        let title = browser.driver.title().await?;
+        ensure!(title == "Hello · JWT tutorial", "title {title:?}");
+        save_for_book(browser, "hello").await
     })
     .await;
 }
 
 #[tokio::test]
-async fn the_inspector_shows_an_access_token_and_a_countdown_that_decreases() {
-    run("inspector", &[], async |browser, server| {
+async fn no_script_of_the_page_can_see_the_refresh_token() {
+    run("httponly", &[], async |browser, server| {
         register_and_log_in(browser, &server.base, "ada").await?;
-        browser.click_link("Token inspector").await?;
-        browser.wait_for_path("/inspector").await?;
 
-        let token_type = browser
-            .element(By::Css("tr[data-claim='token_type'] .claim-value"))
+        let cookie = browser
+            .session_cookie()
             .await?
-            .text()
-            .await?;
-        ensure!(token_type == "access", "token_type shows {token_type:?}");
-        let first = countdown(browser).await?;
-        tokio::time::sleep(Duration::from_millis(2100)).await;
-        let second = countdown(browser).await?;
+            .context("no session cookie")?;
+        ensure!(cookie["httpOnly"] == true, "{cookie}");
+        ensure!(cookie["sameSite"] == "Strict", "{cookie}");
+        ensure!(cookie["path"] == "/api/session/", "{cookie}");
+        let refresh = cookie["value"].as_str().unwrap_or_default().to_owned();
+        ensure!(refresh.starts_with("eyJ"), "{cookie}");
+        let visible = browser.script_visible_state().await?;
         ensure!(
-            second < first && first - second >= 2,
-            "countdown went from {first} to {second}"
+            !visible.contains(&refresh) && !visible.contains("eyJ"),
+            "scripts can see a token: {visible}"
         );
-        save_for_readme(browser, "inspector").await
+        Ok(())
     })
     .await;
 }
@@ -82,17 +89,14 @@ async fn the_access_token_is_refreshed_silently_before_it_expires() {
     let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "6")];
     run("silent-refresh", &settings, async |browser, server| {
         register_and_log_in(browser, &server.base, "ada").await?;
-        let before = browser.stored_refresh_token().await?;
 
         // Past the first token's expiry: only the refresh timer can have kept the session.
         tokio::time::sleep(Duration::from_secs(7)).await;
         call_again_and_wait_for_the_greeting(browser).await?;
 
-        let after = browser.stored_refresh_token().await?;
-        ensure!(
-            after.is_some() && after != before,
-            "the refresh token did not rotate"
-        );
+        server
+            .wait_for_log_lines(&["path=/api/session/refresh/", "status=200"], 1)
+            .await?;
         // Both calls of /hello/ (on arrival and now) were answered 200, and none was refused:
         // the token was fresh before the call went out.
         server
@@ -113,7 +117,6 @@ async fn after_a_401_the_token_is_refreshed_and_the_call_retried() {
         // token expires first, and only the retry after the server's 401 can save the call.
         browser.set_clock_behind(3600).await?;
         register_and_log_in(browser, &server.base, "ada").await?;
-        let before = browser.stored_refresh_token().await?;
 
         tokio::time::sleep(Duration::from_secs(4)).await;
         call_again_and_wait_for_the_greeting(browser).await?;
@@ -123,49 +126,84 @@ async fn after_a_401_the_token_is_refreshed_and_the_call_retried() {
             .await?;
         ensure!(refused.len() == 1, "refused calls: {refused:?}");
         server
-            .wait_for_log_lines(&["path=/api/token/refresh/", "status=200"], 1)
+            .wait_for_log_lines(&["path=/api/session/refresh/", "status=200"], 1)
             .await?;
         server
             .wait_for_log_lines(&["path=/hello/", "status=200"], 2)
             .await?;
-        let after = browser.stored_refresh_token().await?;
-        ensure!(
-            after.is_some() && after != before,
-            "the refresh token did not rotate"
-        );
         Ok(())
     })
     .await;
 }
 
-/// Clicks "Call again" on the Hello page and waits for the greeting of that call (not the one
-/// shown before it).
-async fn call_again_and_wait_for_the_greeting(browser: &Browser) -> Result<()> {
-    let shown = browser.element(By::Id("hello-message")).await?;
-    let previous: u32 = shown.attr("data-call").await?.unwrap_or_default().parse()?;
-    browser.click("call-again").await?;
-    let wanted = (previous + 1).to_string();
-    wait_until(
-        "the greeting of the next call",
-        Duration::from_secs(10),
-        || async {
-            let Ok(element) = browser.driver.find(By::Id("hello-message")).await else {
-                let error = browser.driver.find(By::Id("hello-error")).await;
-                return Err(match error {
-                    Ok(error) => format!("an error: {:?}", error.text().await),
-                    Err(_) => "no answer yet".to_owned(),
-                });
-            };
-            let call = element.attr("data-call").await.ok().flatten();
-            let text = element.text().await.unwrap_or_default();
-            if call.as_deref() == Some(wanted.as_str()) && text == "Hello, World!" {
-                Ok(())
-            } else {
-                Err(format!("call {call:?} says {text:?}"))
-            }
-        },
-    )
-    .await
+#[tokio::test]
+async fn the_timer_and_a_retry_after_a_401_at_once_make_one_refresh() {
+    // The timer fires at 8 s (a fifth of 10 s early); a 401 is forced just before it.
+    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "10")];
+    run("overlapping-refresh", &settings, async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        let access = shown_access_token(browser).await?;
+        let iat = claim(&access, "iat")?;
+        let timer_at = iat + 8;
+
+        // Just before the timer, the server stops accepting this access token (a session log
+        // out without the cookie revokes only it); then the page calls with it.
+        sleep_until_epoch(timer_at as f64 - 0.15).await;
+        deny_access_token(server, &access).await?;
+        browser.click("call-again").await?;
+        wait_for_the_greeting_of_call(browser, 2).await?;
+
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let refreshes = server.log_lines(&["path=/api/session/refresh/"]);
+        ensure!(
+            refreshes.len() == 1 && refreshes[0].contains("status=200"),
+            "refreshes: {refreshes:?}"
+        );
+        let reuse = server.log_lines(&["refresh_token_reuse_detected"]);
+        ensure!(reuse.is_empty(), "{reuse:?}");
+        browser
+            .text_of("nav-user", |t| t == "Logged in as ada")
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_tabs_share_one_session_through_several_refreshes() {
+    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "4")];
+    run("two-tabs", &settings, async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        let first = browser.driver.window().await?;
+        let second = browser.driver.new_tab().await?;
+        browser.driver.switch_to_window(second.clone()).await?;
+        browser.open(&server.url("/hello")).await?;
+        browser
+            .text_of("hello-message", |t| t == "Hello, World!")
+            .await?;
+
+        // About four refreshes' worth, both tabs' timers running.
+        tokio::time::sleep(Duration::from_secs(14)).await;
+
+        for tab in [first, second] {
+            browser.driver.switch_to_window(tab).await?;
+            call_again_and_wait_for_the_greeting(browser).await?;
+            browser
+                .text_of("nav-user", |t| t == "Logged in as ada")
+                .await?;
+        }
+        let refreshes = server.log_lines(&["path=/api/session/refresh/"]);
+        ensure!(refreshes.len() >= 3, "only {} refreshes", refreshes.len());
+        let refused: Vec<_> = refreshes
+            .iter()
+            .filter(|l| !l.contains("status=200"))
+            .collect();
+        ensure!(refused.is_empty(), "refused refreshes: {refused:?}");
+        let reuse = server.log_lines(&["refresh_token_reuse_detected"]);
+        ensure!(reuse.is_empty(), "{reuse:?}");
+        Ok(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -187,29 +225,34 @@ async fn a_page_reload_keeps_the_session() {
 }
 
 #[tokio::test]
-async fn after_logging_out_hello_sends_you_to_log_in_and_the_old_refresh_token_is_refused() {
+async fn after_logging_out_the_session_and_its_cookie_are_dead() {
     run("logout", &[], async |browser, server| {
         register_and_log_in(browser, &server.base, "ada").await?;
-        let refresh = browser
-            .stored_refresh_token()
+        let cookie = browser
+            .session_cookie()
             .await?
-            .expect("a stored refresh token");
+            .context("no session cookie")?;
+        let refresh = cookie["value"].as_str().unwrap_or_default().to_owned();
 
         browser.click("logout-button").await?;
-        browser.wait_for_path("/").await?;
-        ensure!(
-            browser.stored_refresh_token().await?.is_none(),
-            "the token is still stored"
-        );
-        browser.click_link("Hello").await?;
-
         browser.wait_for_path("/login").await?;
         browser
-            .text_of("notice", |t| t.contains("Log in to call"))
+            .text_of("notice", |t| t == "You logged out.")
             .await?;
+        ensure!(
+            browser.session_cookie().await?.is_none(),
+            "the cookie is still there"
+        );
+        browser.click_link("Hello").await?;
+        browser.wait_for_path("/login").await?;
+        browser
+            .text_of("notice", |t| t.contains("Log in to see that page"))
+            .await?;
+
         let answer = reqwest::Client::new()
-            .post(server.url("/api/token/refresh/"))
-            .json(&serde_json::json!({"refresh": refresh}))
+            .post(server.url("/api/session/refresh/"))
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Cookie", format!("refresh={refresh}"))
             .send()
             .await?;
         ensure!(
@@ -217,7 +260,7 @@ async fn after_logging_out_hello_sends_you_to_log_in_and_the_old_refresh_token_i
             "refresh after logout: {}",
             answer.status()
         );
-        let body: serde_json::Value = answer.json().await?;
+        let body: Value = answer.json().await?;
         ensure!(body["detail"] == "Token is blacklisted", "body: {body}");
         Ok(())
     })
@@ -225,7 +268,103 @@ async fn after_logging_out_hello_sends_you_to_log_in_and_the_old_refresh_token_i
 }
 
 #[tokio::test]
-async fn a_wrong_password_shows_the_servers_message() {
+async fn back_after_logging_out_leaves_the_protected_pages() {
+    run("back-after-logout", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_path("/inspector").await?;
+        browser.click("logout-button").await?;
+        browser.wait_for_path("/login").await?;
+
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            browser.driver.back().await?;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let path = browser.driver.current_url().await?.path().to_owned();
+            seen.push(path.clone());
+            if path == "/register" {
+                return Ok(());
+            }
+        }
+        bail!("Back never left the app's logged-in pages: {seen:?}")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn after_logging_in_you_return_to_the_page_you_came_from() {
+    run("return-after-login", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click("logout-button").await?;
+        browser.wait_for_path("/login").await?;
+        browser.click_link("Hello").await?;
+        browser.wait_for_path("/login").await?;
+
+        log_in(browser).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_log_in_page_while_logged_in_says_so_and_offers_to_log_out() {
+    run("already-logged-in", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.open(&server.url("/login")).await?;
+
+        browser
+            .text_of("already", |t| t.contains("You are logged in as ada"))
+            .await?;
+        browser.click("already-logout").await?;
+        wait_until("the log out", Duration::from_secs(10), || async {
+            let shown = browser.driver.find(By::Id("already")).await.is_ok();
+            if shown {
+                Err("still logged in".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_ended_elsewhere_is_explained_in_words_with_the_username_kept() {
+    run("session-ended", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        // Someone logs out everywhere, from another device.
+        let access = shown_access_token(browser).await?;
+        let answer = reqwest::Client::new()
+            .post(server.url("/api/logout/all/"))
+            .bearer_auth(&access)
+            .send()
+            .await?;
+        ensure!(answer.status() == 200, "logout all: {}", answer.status());
+
+        browser.click("call-again").await?;
+
+        browser.wait_for_path("/login").await?;
+        browser
+            .text_of("notice", |t| {
+                t.contains("your refresh token was used elsewhere")
+            })
+            .await?;
+        let username = browser
+            .element(By::Id("username"))
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(
+            username.as_deref() == Some("ada"),
+            "username field: {username:?}"
+        );
+        save_for_book(browser, "session-ended").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_servers_message_until_the_field_is_edited() {
     run("wrong-password", &[], async |browser, server| {
         browser.open(&server.url("/login")).await?;
         browser.fill("username", "nobody").await?;
@@ -237,21 +376,8 @@ async fn a_wrong_password_shows_the_servers_message() {
                 t == "No active account found with the given credentials"
             })
             .await?;
-        Ok(())
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn pasting_text_that_is_not_a_jwt_says_so() {
-    run("not-a-jwt", &[], async |browser, server| {
-        browser.open(&server.url("/inspector")).await?;
-
-        browser.fill("token-input", "abc").await?;
-
-        browser
-            .text_of("inspector-error", |t| t.starts_with("This is not a JWT"))
-            .await?;
+        browser.fill("password", "another-try").await?;
+        browser.text_of("form-error", str::is_empty).await?;
         Ok(())
     })
     .await;
@@ -275,6 +401,382 @@ async fn register_shows_field_errors_next_to_their_fields() {
     .await;
 }
 
+#[tokio::test]
+async fn with_the_server_down_hello_says_so_in_words() {
+    run("server-down", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        server.stop();
+
+        browser.click("call-again").await?;
+
+        let expected = format!(
+            "The server at {} does not answer. Is it running?",
+            server.base
+        );
+        browser.text_of("hello-error", |t| t == expected).await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn copy_falls_back_to_selecting_the_command_without_a_clipboard() {
+    run("copy-fallback", &[], async |browser, server| {
+        browser.hide_clipboard().await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
+
+        browser.click("copy-curl").await?;
+
+        browser
+            .text_of("copied", |t| t.contains("the command is selected"))
+            .await?;
+        let selected = browser
+            .driver
+            .execute("return window.getSelection().toString();", vec![])
+            .await?;
+        let command = browser
+            .text_of("curl-command", |t| t.contains("eyJ"))
+            .await?;
+        ensure!(
+            selected.json().as_str() == Some(command.as_str()),
+            "selected {:?}",
+            selected.json()
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_navigation_sets_the_title_and_moves_focus_to_the_heading() {
+    run("titles", &[], async |browser, server| {
+        browser.open(&server.url("/")).await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_path("/inspector").await?;
+
+        wait_until("the inspector's title and focus", Duration::from_secs(10), || async {
+            let title = browser.driver.title().await.map_err(|e| e.to_string())?;
+            let focused = browser
+                .driver
+                .execute("return document.activeElement.tagName + ':' + document.activeElement.textContent;", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            let focused = focused.json().as_str().unwrap_or_default().to_owned();
+            if title == "Token inspector · JWT tutorial" && focused == "H1:Token inspector" {
+                Ok(())
+            } else {
+                Err(format!("title {title:?}, focus on {focused:?}"))
+            }
+        })
+        .await
+    })
+    .await;
+}
+
+// The inspector: what it sees itself, then what the server says, in words.
+
+#[tokio::test]
+async fn the_inspector_shows_an_access_token_and_a_countdown_that_decreases() {
+    run("inspector", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_path("/inspector").await?;
+
+        let token_type = browser
+            .element(By::Css("tr[data-claim='token_type'] .claim-value"))
+            .await?
+            .text()
+            .await?;
+        ensure!(token_type == "access", "token_type shows {token_type:?}");
+        let first = countdown(browser).await?;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let second = countdown(browser).await?;
+        ensure!(
+            second < first && first - second >= 2,
+            "countdown went from {first} to {second}"
+        );
+        browser.click("verify-button").await?;
+        browser
+            .text_of("verify-result", |t| {
+                t.starts_with("The server accepts this token")
+            })
+            .await?;
+        save_for_book(browser, "inspector").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_inspector_follows_the_session_to_its_next_access_token() {
+    let settings = [("JWT_ACCESS_TOKEN_LIFETIME", "4")];
+    run("inspector-follows", &settings, async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        let first = shown_jti(browser).await?;
+
+        wait_until(
+            "the next access token in the inspector",
+            Duration::from_secs(10),
+            || async {
+                match shown_jti(browser).await {
+                    Ok(jti) if jti != first => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            },
+        )
+        .await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_jwt_io_example_is_explained_and_refused_as_invalid() {
+    run("inspector-jwt-io", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        browser.click("use-example").await?;
+
+        browser
+            .text_of("findings", |t| t.contains("No exp claim"))
+            .await?;
+        browser.click("verify-button").await?;
+        browser
+            .text_of("verify-result", |t| {
+                t.starts_with("The server refuses this token: \"Token is invalid\".")
+                    && t.contains("a signature that does not match")
+            })
+            .await?;
+        let sub = browser
+            .element(By::Css("tr[data-claim='sub'] td:last-child"))
+            .await?
+            .text()
+            .await?;
+        ensure!(sub.starts_with("Subject (registered)"), "sub: {sub}");
+        save_for_book(browser, "inspector-jwt-io").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tampered_user_id_is_refused_in_one_click() {
+    run("inspector-tampered", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        shown_jti(browser).await?;
+
+        browser.click("tamper-button").await?;
+
+        browser
+            .text_of("verify-result", |t| {
+                t.starts_with("The server refuses this token: \"Token is invalid\".")
+            })
+            .await?;
+        let user_id = browser
+            .element(By::Css("tr[data-claim='user_id'] .claim-value"))
+            .await?
+            .text()
+            .await?;
+        ensure!(user_id == "10", "user_id shows {user_id:?}");
+        save_for_book(browser, "inspector-tampered").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn alg_none_is_seen_before_the_server_is_asked() {
+    run("inspector-alg-none", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Token inspector").await?;
+        let access = shown_access_token(browser).await?;
+        let payload = access.split('.').nth(1).context("a payload")?;
+        // {"alg":"none","typ":"JWT"}
+        let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+
+        browser.fill("token-input", &unsigned).await?;
+
+        browser
+            .text_of("findings", |t| {
+                t.contains("alg is \"none\": an unsigned token")
+            })
+            .await?;
+        browser.click("verify-button").await?;
+        browser
+            .text_of("verify-result", |t| t.contains("\"Token is invalid\""))
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_valid_but_only_for_refreshing() {
+    run("inspector-refresh", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        let pair: Value = reqwest::Client::new()
+            .post(server.url("/api/token/"))
+            .json(&json!({"username": "ada", "password": PASSWORD}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        browser.click_link("Token inspector").await?;
+        browser
+            .fill(
+                "token-input",
+                pair["refresh"].as_str().context("a refresh token")?,
+            )
+            .await?;
+
+        browser
+            .text_of("findings", |t| {
+                t.contains("A refresh token: valid only for refreshing")
+            })
+            .await?;
+        browser.click("verify-button").await?;
+        browser
+            .text_of("verify-result", |t| {
+                t.starts_with("Valid, but only for refreshing")
+                    && t.contains("/hello/ needs an access token")
+            })
+            .await?;
+        save_for_book(browser, "inspector-refresh").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn garbage_is_not_a_jwt_and_says_why() {
+    run("not-a-jwt", &[], async |browser, server| {
+        browser.open(&server.url("/inspector")).await?;
+
+        browser.fill("token-input", "abc").await?;
+
+        browser
+            .text_of("inspector-error", |t| {
+                t.starts_with("This is not a JWT") && t.contains("this has 1")
+            })
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_the_server_down_the_inspector_says_so_in_words() {
+    run("inspector-server-down", &[], async |browser, server| {
+        browser.open(&server.url("/inspector")).await?;
+        browser.click("use-example").await?;
+        server.stop();
+
+        browser.click("verify-button").await?;
+
+        let expected = format!(
+            "The server at {} does not answer. Is it running?",
+            server.base
+        );
+        browser.text_of("verify-result", |t| t == expected).await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// The session's access token, as the page shows it: in the Hello page's curl command, or in
+/// the inspector's box.
+async fn shown_access_token(browser: &Browser) -> Result<String> {
+    if browser.driver.current_url().await?.path() == "/inspector" {
+        shown_jti(browser).await?;
+        let value = browser
+            .element(By::Id("token-input"))
+            .await?
+            .prop("value")
+            .await?;
+        return value.context("the inspector's box is empty");
+    }
+    let curl = browser
+        .text_of("curl-command", |t| t.contains("Bearer eyJ"))
+        .await?;
+    curl.split("Bearer ")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .context("a token in the curl command")
+}
+
+/// The `jti` the inspector shows, once it shows a token.
+async fn shown_jti(browser: &Browser) -> Result<String> {
+    let cell = browser
+        .element(By::Css("tr[data-claim='jti'] .claim-value"))
+        .await?;
+    Ok(cell.text().await?)
+}
+
+/// A numeric claim of a token.
+fn claim(token: &str, name: &str) -> Result<i64> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).context("a payload")?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
+    let claims: Value = serde_json::from_slice(&bytes)?;
+    claims[name].as_i64().with_context(|| format!("no {name}"))
+}
+
+async fn sleep_until_epoch(seconds: f64) {
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    if seconds > now {
+        tokio::time::sleep(Duration::from_secs_f64(seconds - now)).await;
+    }
+}
+
+/// Revokes one access token, as a session log out without the cookie does.
+async fn deny_access_token(server: &ServerProcess, access: &str) -> Result<()> {
+    let answer = reqwest::Client::new()
+        .post(server.url("/api/session/logout/"))
+        .header("X-Requested-With", "XMLHttpRequest")
+        .bearer_auth(access)
+        .send()
+        .await?;
+    ensure!(
+        answer.status() == 200,
+        "denying the token: {}",
+        answer.status()
+    );
+    Ok(())
+}
+
+/// Clicks "Call again" on the Hello page and waits for the greeting of that call (not the one
+/// shown before it).
+async fn call_again_and_wait_for_the_greeting(browser: &Browser) -> Result<()> {
+    let shown = browser.element(By::Id("hello-message")).await?;
+    let previous: u32 = shown.attr("data-call").await?.unwrap_or_default().parse()?;
+    browser.click("call-again").await?;
+    wait_for_the_greeting_of_call(browser, previous + 1).await
+}
+
+/// Waits for the Hello page's greeting of call number `call`.
+async fn wait_for_the_greeting_of_call(browser: &Browser, call: u32) -> Result<()> {
+    let wanted = call.to_string();
+    wait_until(
+        "the greeting of the next call",
+        Duration::from_secs(10),
+        || async {
+            let Ok(element) = browser.driver.find(By::Id("hello-message")).await else {
+                let error = browser.driver.find(By::Id("hello-error")).await;
+                return Err(match error {
+                    Ok(error) => format!("an error: {:?}", error.text().await),
+                    Err(_) => "no answer yet".to_owned(),
+                });
+            };
+            let call = element.attr("data-call").await.ok().flatten();
+            let text = element.text().await.unwrap_or_default();
+            if call.as_deref() == Some(wanted.as_str()) && text == "Hello, World!" {
+                Ok(())
+            } else {
+                Err(format!("call {call:?} says {text:?}"))
+            }
+        },
+    )
+    .await
+}
+
 /// Seconds left on the inspector's countdown.
 async fn countdown(browser: &Browser) -> Result<i64> {
     let element = browser.element(By::Id("countdown")).await?;
@@ -283,8 +785,8 @@ async fn countdown(browser: &Browser) -> Result<i64> {
 }
 
 /// Saves a screenshot under `target/browser-screenshots/`, and into `docs/src/images/` for the
-/// README when `SAVE_README_SCREENSHOTS=1`.
-async fn save_for_readme(browser: &Browser, name: &str) -> Result<()> {
+/// book and the README when `SAVE_README_SCREENSHOTS=1`.
+async fn save_for_book(browser: &Browser, name: &str) -> Result<()> {
     let shot = screenshot_dir().join(format!("{name}.png"));
     browser.screenshot(&shot).await?;
     if std::env::var("SAVE_README_SCREENSHOTS").is_ok_and(|v| v == "1") {

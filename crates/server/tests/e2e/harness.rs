@@ -252,6 +252,20 @@ impl ServerProcess {
             .expect("the base URL ends with a port")
     }
 
+    /// Sends SIGKILL without waiting: the server is gone (the test goes on without it).
+    pub fn stop(&self) {
+        // SAFETY: kill(2) on our own child's pid; no memory is involved. Drop reaps it.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port())).is_ok()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends SIGKILL: the process dies at once, mid-request if need be.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -510,16 +524,44 @@ impl Browser {
         Ok(())
     }
 
-    /// The refresh token the page keeps in `sessionStorage`.
-    pub async fn stored_refresh_token(&self) -> Result<Option<String>> {
+    /// The browser's session cookie (HttpOnly, so no script of the page can read it; the
+    /// DevTools protocol can), if it has one.
+    pub async fn session_cookie(&self) -> Result<Option<serde_json::Value>> {
+        let devtools = thirtyfour::extensions::cdp::ChromeDevTools::new(self.driver.handle.clone());
+        let all = devtools.execute_cdp("Network.getAllCookies").await?;
+        let cookies = all["cookies"].as_array().cloned().unwrap_or_default();
+        Ok(cookies
+            .into_iter()
+            .find(|cookie| cookie["name"] == "refresh"))
+    }
+
+    /// What the page's own scripts can see of stored state: `document.cookie`, and every entry
+    /// of `localStorage` and `sessionStorage`.
+    pub async fn script_visible_state(&self) -> Result<String> {
         let value = self
             .driver
             .execute(
-                "return sessionStorage.getItem('jwt-tutorial.refresh');",
+                "return JSON.stringify({cookie: document.cookie, \
+                 local: Object.entries(localStorage), session: Object.entries(sessionStorage)});",
                 vec![],
             )
             .await?;
-        Ok(value.json().as_str().map(str::to_owned))
+        Ok(value.json().as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Makes `navigator.clipboard` unavailable from the next page load on, as on a page served
+    /// over plain HTTP to another host.
+    pub async fn hide_clipboard(&self) -> Result<()> {
+        let devtools = thirtyfour::extensions::cdp::ChromeDevTools::new(self.driver.handle.clone());
+        devtools
+            .execute_cdp_with_params(
+                "Page.addScriptToEvaluateOnNewDocument",
+                serde_json::json!({
+                    "source": "Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+                }),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Saves a PNG of the page.

@@ -229,7 +229,7 @@ async fn the_browser_flow_works_through_nginx() {
         with_browser("stack-browser", async |browser| {
             register_and_log_in(browser, &base, "ada").await?;
             browser.click("logout-button").await?;
-            browser.wait_for_path("/").await
+            browser.wait_for_path("/login").await
         })
         .await;
         Ok(())

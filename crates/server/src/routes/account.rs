@@ -1,0 +1,35 @@
+//! `/api/logout/all/` and `/api/password/change/`: what an authenticated user does to every
+//! session at once.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::auth::now;
+use crate::db::families::Reason;
+use crate::http::error::ApiError;
+use crate::http::extractor::AuthenticatedUser;
+use crate::http::input::RequestData;
+use crate::routes::token::no_store;
+use crate::services::{AppState, accounts, tokens};
+
+/// `POST /api/logout/all/` → 200 `{}`: every session of the user, on every device, ends.
+pub async fn log_out_everywhere(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user): AuthenticatedUser,
+) -> Result<HttpResponse, ApiError> {
+    tokens::revoke_all_sessions(&state, user.id, Reason::LogoutAll, now()).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// `POST /api/password/change/` `{"old_password", "new_password"}` → 200 `{"refresh",
+/// "access"}`: a fresh pair for this session; every other one ends. Both passwords keep their
+/// surrounding whitespace, as Django's password fields do.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user): AuthenticatedUser,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
+    let request = data.read_keeping_whitespace(&["old_password", "new_password"])?;
+    let pair = accounts::change_password(&state, &user, request, now()).await?;
+    Ok(no_store(&pair))
+}

@@ -1,0 +1,92 @@
+//! `/api/session/...`: log in, refresh and log out for browsers. The same flows as
+//! `/api/token/...`, but the refresh token travels only in an HttpOnly cookie, so the page's
+//! JavaScript never sees it; the JSON body carries the access token alone.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+use claims::{AccessResponse, RefreshRequest};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::now;
+use crate::http::HttpSettings;
+use crate::http::error::ApiError;
+use crate::http::extractor::access_token;
+use crate::http::input::RequestData;
+use crate::http::session::{
+    check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
+};
+use crate::routes::token::no_store;
+use crate::services::{AppState, ServiceError, tokens};
+
+/// `POST /api/session/` `{"username", "password"}` → 200 `{"access"}` and the refresh cookie.
+pub async fn log_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    data: RequestData,
+) -> Result<HttpResponse, ApiError> {
+    check_same_origin(&req)?;
+    let user = tokens::check_credentials(&state, data.read()?).await?;
+    let pair = tokens::start_session(&state, &user, now()).await?;
+    let lifetime = state.tokens.settings().refresh_token_lifetime;
+    let cookie = refresh_cookie(&req, pair.refresh, lifetime);
+    Ok(no_store_with_cookie(
+        &AccessResponse {
+            access: pair.access,
+        },
+        cookie,
+    ))
+}
+
+/// `POST /api/session/refresh/` (with the cookie) → 200 `{"access"}` and the rotated cookie.
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_same_origin(&req)?;
+    let refresh = refresh_from_cookie(&req).ok_or(ApiError::NotAuthenticated)?;
+    let refreshed = tokens::refresh(&state, RefreshRequest { refresh }, now()).await?;
+    let body = AccessResponse {
+        access: refreshed.access,
+    };
+    Ok(match refreshed.refresh {
+        Some(rotated) => {
+            let lifetime = state.tokens.settings().refresh_token_lifetime;
+            no_store_with_cookie(&body, refresh_cookie(&req, rotated, lifetime))
+        }
+        None => no_store(&body),
+    })
+}
+
+/// `POST /api/session/logout/` → 200 `{}`: the session's family is revoked, the access token
+/// in the `Authorization` header (if any) refused from now on, and the cookie cleared. Logging
+/// out without a session is not an error: the cookie is cleared all the same.
+pub async fn log_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    http: web::Data<HttpSettings>,
+) -> Result<HttpResponse, ApiError> {
+    check_same_origin(&req)?;
+    let now = now();
+    let access = access_token(&req, &http.auth_header_types).ok();
+    if let Some(refresh) = refresh_from_cookie(&req) {
+        let request = RefreshRequest { refresh };
+        match tokens::blacklist(&state, request, access.as_deref(), now).await {
+            // A refresh token already revoked or expired has no session left to end.
+            Ok(()) | Err(ServiceError::TokenRefused(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
+    } else if let Some(access) = access {
+        tokens::deny_access_token(&state, &access, now).await?;
+    }
+    Ok(no_store_with_cookie(&json!({}), cleared_cookie(&req)))
+}
+
+/// A 200 that no cache may keep, setting `cookie`.
+fn no_store_with_cookie(body: &impl Serialize, cookie: Cookie<'static>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, CacheControl(vec![CacheDirective::NoStore])))
+        .cookie(cookie)
+        .json(body)
+}

@@ -1,0 +1,250 @@
+//! Revoking what simplejwt leaves valid: the access token of a logged-out session, every
+//! session at once, every session but this one after a password change.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+every_database!(
+    logging_out_with_the_access_token_refuses_it_from_then_on,
+    logging_out_without_families_refuses_the_access_token_too,
+    an_invalid_access_token_beside_a_logout_changes_nothing,
+    logging_out_everywhere_ends_every_session,
+    logging_out_everywhere_needs_a_token,
+    a_password_change_ends_every_other_session_and_goes_on_with_a_fresh_pair,
+    a_wrong_old_password_is_djangos_400,
+    a_new_password_is_checked_by_djangos_rules,
+    both_password_problems_are_reported_together,
+    a_password_change_needs_both_fields,
+    with_check_revoke_token_an_old_refresh_token_is_refused_after_a_password_change,
+);
+
+async fn blacklist_with_access(app: &TestApp, refresh: &str, access: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/token/blacklist/"))
+        .bearer_auth(access)
+        .json(&json!({"refresh": refresh}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn logging_out_with_the_access_token_refuses_it_from_then_on(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let logout = blacklist_with_access(&app, &pair.refresh, &pair.access).await;
+
+    assert_json(logout, 200, json!({})).await;
+    assert_json(
+        app.get_as("/hello/", &pair.access).await,
+        401,
+        access_token_refused("Token is blacklisted"),
+    )
+    .await;
+}
+
+async fn logging_out_without_families_refuses_the_access_token_too(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[("JWT_REFRESH_REUSE_DETECTION", "false")]).await;
+    let pair = app.user_with_tokens().await;
+    let other = app.obtain_pair("ada", PASSWORD).await;
+
+    assert_json(
+        blacklist_with_access(&app, &pair.refresh, &pair.access).await,
+        200,
+        json!({}),
+    )
+    .await;
+
+    assert_json(
+        app.get_as("/hello/", &pair.access).await,
+        401,
+        access_token_refused("Token is blacklisted"),
+    )
+    .await;
+    // Only that token: the other session's access token still works.
+    assert_eq!(app.get_as("/hello/", &other.access).await.status(), 200);
+}
+
+async fn an_invalid_access_token_beside_a_logout_changes_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let logout = blacklist_with_access(&app, &pair.refresh, "not-a-token").await;
+
+    assert_json(logout, 200, json!({})).await;
+}
+
+async fn logging_out_everywhere_ends_every_session(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let laptop = app.user_with_tokens().await;
+    let phone = app.obtain_pair("ada", PASSWORD).await;
+    app.create_user("bob", PASSWORD);
+    let bob = app.obtain_pair("bob", PASSWORD).await;
+
+    let response = app
+        .client
+        .post(app.url("/api/logout/all/"))
+        .bearer_auth(&laptop.access)
+        .send()
+        .await
+        .unwrap();
+
+    assert_json(response, 200, json!({})).await;
+    for pair in [&laptop, &phone] {
+        assert_json(
+            app.refresh(&pair.refresh).await,
+            401,
+            token_not_valid("Token is blacklisted"),
+        )
+        .await;
+        assert_json(
+            app.get_as("/hello/", &pair.access).await,
+            401,
+            access_token_refused("Token is blacklisted"),
+        )
+        .await;
+    }
+    assert_eq!(app.get_as("/hello/", &bob.access).await.status(), 200);
+}
+
+async fn logging_out_everywhere_needs_a_token(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+
+    assert_json(
+        app.post_json("/api/logout/all/", &json!({})).await,
+        401,
+        json!({"detail": "Authentication credentials were not provided."}),
+    )
+    .await;
+}
+
+async fn change_password(app: &TestApp, access: &str, old: &str, new: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/password/change/"))
+        .bearer_auth(access)
+        .json(&json!({"old_password": old, "new_password": new}))
+        .send()
+        .await
+        .unwrap()
+}
+
+const NEW_PASSWORD: &str = "a-brand-new-passphrase";
+
+async fn a_password_change_ends_every_other_session_and_goes_on_with_a_fresh_pair(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let here = app.user_with_tokens().await;
+    let elsewhere = app.obtain_pair("ada", PASSWORD).await;
+
+    let response = change_password(&app, &here.access, PASSWORD, NEW_PASSWORD).await;
+
+    assert_eq!(response.headers()["Cache-Control"], "no-store");
+    let fresh = json_body(response, 200).await;
+    let keys: Vec<&String> = fresh.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["refresh", "access"]);
+    assert_eq!(
+        app.get_as("/hello/", fresh["access"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+    for pair in [&here, &elsewhere] {
+        assert_json(
+            app.get_as("/hello/", &pair.access).await,
+            401,
+            access_token_refused("Token is blacklisted"),
+        )
+        .await;
+        assert_json(
+            app.refresh(&pair.refresh).await,
+            401,
+            token_not_valid("Token is blacklisted"),
+        )
+        .await;
+    }
+    assert_eq!(app.obtain("ada", PASSWORD).await.status(), 401);
+    app.obtain_pair("ada", NEW_PASSWORD).await;
+}
+
+async fn a_wrong_old_password_is_djangos_400(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    assert_json(
+        change_password(&app, &pair.access, "not-the-password", NEW_PASSWORD).await,
+        400,
+        json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]}),
+    )
+    .await;
+    assert_eq!(app.get_as("/hello/", &pair.access).await.status(), 200);
+}
+
+async fn a_new_password_is_checked_by_djangos_rules(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    assert_json(
+        change_password(&app, &pair.access, PASSWORD, "12345678").await,
+        400,
+        json!({"new_password": ["This password is too common.", "This password is entirely numeric."]}),
+    )
+    .await;
+}
+
+async fn both_password_problems_are_reported_together(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    assert_json(
+        change_password(&app, &pair.access, "wrong-old-one", "short").await,
+        400,
+        json!({
+            "old_password": ["Your old password was entered incorrectly. Please enter it again."],
+            "new_password": ["This password is too short. It must contain at least 8 characters."],
+        }),
+    )
+    .await;
+}
+
+async fn a_password_change_needs_both_fields(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let response = app
+        .client
+        .post(app.url("/api/password/change/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_json(
+        response,
+        400,
+        json!({"old_password": ["This field is required."], "new_password": ["This field is required."]}),
+    )
+    .await;
+}
+
+async fn with_check_revoke_token_an_old_refresh_token_is_refused_after_a_password_change(
+    backend: Backend,
+) {
+    // simplejwt's main branch refuses it on refresh with `password_changed`.
+    let settings = [
+        ("JWT_CHECK_REVOKE_TOKEN", "true"),
+        ("JWT_REFRESH_REUSE_DETECTION", "false"),
+    ];
+    let app = TestApp::spawn_with(&backend, &settings).await;
+    let pair = app.user_with_tokens().await;
+    app.set_password("ada", NEW_PASSWORD);
+
+    assert_json(
+        app.refresh(&pair.refresh).await,
+        401,
+        json!({"detail": "The user's password has been changed."}),
+    )
+    .await;
+}
