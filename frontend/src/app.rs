@@ -35,7 +35,7 @@ pub fn App() -> impl IntoView {
                 <p>
                     "The API behind this page behaves like djangorestframework-simplejwt. "
                     "Try it with curl too: see the "
-                    <a id="readme-link" href="/README.md" rel="help">"README"</a>
+                    <a id="readme-link" href="/README.txt" rel="external help">"README"</a>
                     "'s walkthrough."
                 </p>
             </footer>

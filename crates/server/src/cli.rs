@@ -235,11 +235,10 @@ fn change_password(
     let hash = hasher
         .hash(&password)
         .map_err(|error| Failure::runtime(error.to_string()))?;
-    let ended = accounts::set_password_ending_sessions(&mut conn, user.id, &hash, now())?;
+    accounts::set_password_ending_sessions(&mut conn, user.id, &hash, now())?;
     println!(
-        "Password changed for user {:?}; {} session(s) ended.",
-        user.username,
-        ended.len()
+        "Password changed for user {:?}; every session of theirs ended.",
+        user.username
     );
     Ok(())
 }

@@ -74,8 +74,9 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     write(&staging.join(&js_name), js.as_bytes())?;
     write(&staging.join(&css_name), &css)?;
     write(&staging.join("index.html"), index.as_bytes())?;
-    // The footer links the README, for the curl walkthrough beside the app.
-    write(&staging.join("README.md"), &read(&root.join("README.md"))?)?;
+    // The footer links the README, for the curl walkthrough beside the app (as text: no
+    // browser shows Markdown).
+    write(&staging.join("README.txt"), &read(&root.join("README.md"))?)?;
     for asset in fs::read_dir(root.join("frontend/assets")).map_err(|e| e.to_string())? {
         let asset = asset.map_err(|e| e.to_string())?.path();
         if let Some(name) = asset.file_name() {

@@ -112,6 +112,142 @@ fn createuser_then_token_prints_a_working_pair() {
     assert!(dir.path().join(".secret_key").exists());
 }
 
+/// A user "ada" with the tests' password, made with `createuser` in `dir`.
+fn make_ada(dir: &std::path::Path) {
+    let created = server(
+        dir,
+        &["createuser", "ada", "--password-stdin"],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+}
+
+#[test]
+fn changepassword_sets_a_password_that_logs_in_and_ends_the_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ada(dir.path());
+    let issued = server(dir.path(), &["token", "ada"], &[], "");
+    assert!(issued.status.success(), "{}", stderr(&issued));
+
+    let changed = server(
+        dir.path(),
+        &["changepassword", "ada", "--password-stdin"],
+        &[],
+        "a-brand-new-passphrase\n",
+    );
+
+    assert_eq!(
+        stdout(&changed),
+        "Password changed for user \"ada\"; every session of theirs ended.\n",
+        "{}",
+        stderr(&changed)
+    );
+    let mut conn = server::db::connect_once(&server::configuration::DatabaseUrl::Sqlite(
+        dir.path().join("db.sqlite3"),
+    ))
+    .unwrap();
+    let user = server::db::users::find_by_username(&mut conn, "ada")
+        .unwrap()
+        .unwrap();
+    let hasher = server::auth::password::PasswordHasher::new(4).unwrap();
+    assert!(hasher.verify("a-brand-new-passphrase", &user.password));
+    // The pair `token` printed (outside any family) was blacklisted with the rest.
+    let pair: Value = serde_json::from_str(&stdout(&issued)).unwrap();
+    let jti = payload_of(pair["refresh"].as_str().unwrap())["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(server::db::tokens::is_blacklisted(&mut conn, &jti).unwrap());
+}
+
+#[test]
+fn changepassword_applies_the_password_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ada(dir.path());
+
+    let changed = server(
+        dir.path(),
+        &["changepassword", "ada", "--password-stdin"],
+        &[],
+        "ada\n",
+    );
+
+    assert_eq!(changed.status.code(), Some(2));
+    assert_eq!(
+        stderr(&changed),
+        "error: password: The password is too similar to the username.\n\
+         password: This password is too short. It must contain at least 8 characters.\n\
+         password: This password is too common.\n"
+    );
+}
+
+#[test]
+fn deactivateuser_and_activateuser_say_what_they_did() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ada(dir.path());
+
+    let off = server(dir.path(), &["deactivateuser", "ada"], &[], "");
+    let token = server(dir.path(), &["token", "ada"], &[], "");
+    let on = server(dir.path(), &["activateuser", "ada"], &[], "");
+
+    assert_eq!(stdout(&off), "User \"ada\" is inactive.\n");
+    assert_eq!(stderr(&token), "error: no active user named \"ada\"\n");
+    assert_eq!(stdout(&on), "User \"ada\" is active.\n");
+}
+
+#[test]
+fn deactivating_an_unknown_user_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = server(dir.path(), &["deactivateuser", "nobody"], &[], "");
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output), "error: no user named \"nobody\"\n");
+}
+
+#[test]
+fn flushexpiredtokens_deletes_ended_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ada(dir.path());
+    let mut conn = server::db::connect_once(&server::configuration::DatabaseUrl::Sqlite(
+        dir.path().join("db.sqlite3"),
+    ))
+    .unwrap();
+    // A session that ended five seconds ago, with its one refresh token.
+    let user = server::db::users::find_by_username(&mut conn, "ada")
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let family = server::db::families::Family {
+        id: "f".repeat(32),
+        user_id: Some(user.id),
+        created_at: server::auth::datetime(now - 10),
+        expires_at: server::auth::datetime(now - 5),
+        current_jti: "j".repeat(32),
+        previous_jti: None,
+        rotated_at: None,
+        revoked_at: None,
+        reason: None,
+    };
+    let first = server::db::tokens::OutstandingToken {
+        user_id: Some(user.id),
+        jti: "j".repeat(32),
+        token: "a.b.c".into(),
+        created_at: Some(server::auth::datetime(now - 10)),
+        expires_at: server::auth::datetime(now - 5),
+        family_id: Some("f".repeat(32)),
+    };
+    server::db::families::start(&mut conn, &family, &first).unwrap();
+
+    let output = server(dir.path(), &["flushexpiredtokens"], &[], "");
+
+    assert_eq!(
+        stdout(&output),
+        "Deleted 1 expired tokens and 1 ended token families.\n"
+    );
+}
+
 #[test]
 fn createuser_applies_the_password_rules() {
     let dir = tempfile::tempdir().unwrap();

@@ -473,6 +473,29 @@ async fn a_navigation_sets_the_title_and_moves_focus_to_the_heading() {
     .await;
 }
 
+#[tokio::test]
+async fn the_footer_links_the_readme() {
+    run("readme-link", &[], async |browser, server| {
+        browser.open(&server.url("/")).await?;
+
+        browser.click("readme-link").await?;
+
+        wait_until("the README", Duration::from_secs(10), || async {
+            let text = match browser.driver.find(By::Tag("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(error) => return Err(error.to_string()),
+            };
+            if text.starts_with("# JWT authentication, from the DRF tutorial to production") {
+                Ok(())
+            } else {
+                Err(text.chars().take(80).collect())
+            }
+        })
+        .await
+    })
+    .await;
+}
+
 // The inspector: what it sees itself, then what the server says, in words.
 
 #[tokio::test]
