@@ -36,12 +36,14 @@ if os.environ.get("PEER_PASSWORD_HASHER") == "bcrypt":
     # BCryptSHA256PasswordHasher uses bcrypt's default cost, 12: the same as the Rust server.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.BCryptSHA256PasswordHasher"]
 
+# ANCHOR: rest_framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": (
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ),
     "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
 }
+# ANCHOR_END: rest_framework
 
 USE_TZ = True
 LANGUAGE_CODE = "en-us"

@@ -4,11 +4,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 
+# ANCHOR: hello
 class HelloView(APIView):
     permission_classes = (IsAuthenticated,)
 
     def get(self, request):
         return Response({"message": "Hello, World!"})
+# ANCHOR_END: hello
 
 
 class PingView(APIView):

@@ -15,9 +15,19 @@
 //!
 //! Header fields that name keys (`jwk`, `jku`, `x5u`, `x5c`) are never looked at: the key is
 //! the configured one.
+//!
+//! An access token that passed step 1 is remembered (by its exact text, in a bounded cache):
+//! its signature and claims cannot change, so presenting it again only needs its times checked
+//! against the clock. An access token is typically sent with every request for minutes, and
+//! this is what makes checking it cost a hash lookup instead of an HMAC and a JSON parse.
+//! (Refresh tokens are not remembered: with rotation each is used once.)
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use claims::TokenType;
 use jsonwebtoken::{Header, Validation};
+use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use crate::auth::mint::TokenCodec;
@@ -124,9 +134,45 @@ pub enum UserIdClaim {
     Unusable,
 }
 
+/// How many verified access tokens are remembered, and for how long unused.
+const VERIFIED_CAPACITY: u64 = 4_096;
+const VERIFIED_IDLE: Duration = Duration::from_secs(300);
+
+/// Tokens whose signature and claims were checked: their payload and the times to check again.
+pub(super) type VerifiedTokens = Cache<String, Verified>;
+
+/// A token that passed [`TokenCodec::decode`]'s checks.
+#[derive(Clone)]
+pub(super) struct Verified {
+    payload: Arc<Payload>,
+    times: Times,
+}
+
+/// The time claims of a token, in whole seconds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Times {
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
+}
+
+/// An empty cache of verified tokens.
+pub(super) fn verified_tokens() -> VerifiedTokens {
+    Cache::builder()
+        .max_capacity(VERIFIED_CAPACITY)
+        .time_to_idle(VERIFIED_IDLE)
+        .build()
+}
+
 impl TokenCodec {
+    // ANCHOR: decode
     /// Step 1 of validation: signature, algorithm, header and registered claims, at time `now`.
-    pub fn decode(&self, token: &str, now: i64) -> Result<Payload, TokenError> {
+    pub fn decode(&self, token: &str, now: i64) -> Result<Arc<Payload>, TokenError> {
+        let token = token.trim();
+        if let Some(known) = self.verified().get(token) {
+            check_times(&known.times, now, self.settings().leeway)?;
+            return Ok(known.payload);
+        }
         let settings = self.settings();
         let mut validation = Validation::new(settings.algorithm);
         // The registered claims are checked below with PyJWT's rules (expired when
@@ -135,16 +181,24 @@ impl TokenCodec {
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Map<String, Value>>(
-            token.trim(),
-            self.decoding_key(),
-            &validation,
-        )
-        .map_err(|_| TokenError::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, self.decoding_key(), &validation)
+                .map_err(|_| TokenError::Invalid)?;
         check_header(&data.header)?;
-        check_registered_claims(&data.claims, now, settings)?;
-        Ok(Payload(data.claims))
+        let times = check_registered_claims(&data.claims, now, settings)?;
+        let payload = Arc::new(Payload(data.claims));
+        if payload.get("token_type").and_then(Value::as_str) == Some(TokenType::Access.as_str()) {
+            self.verified().insert(
+                token.to_owned(),
+                Verified {
+                    payload: payload.clone(),
+                    times,
+                },
+            );
+        }
+        Ok(payload)
     }
+    // ANCHOR_END: decode
 }
 
 /// A `crit` header lists extensions the verifier MUST understand (RFC 7515 §4.1.11); this
@@ -156,27 +210,23 @@ fn check_header(header: &Header) -> Result<(), TokenError> {
     Ok(())
 }
 
-/// PyJWT's checks of the registered claims, in its order, as simplejwt configures it.
+/// PyJWT's checks of the registered claims, in its order, as simplejwt configures it; returns
+/// the time claims, to check again when the token comes back.
 fn check_registered_claims(
     claims: &Map<String, Value>,
     now: i64,
     settings: &JwtSettings,
-) -> Result<(), TokenError> {
-    let leeway = settings.leeway;
-    for claim in ["iat", "nbf"] {
-        if let Some(value) = claims.get(claim) {
-            let at = numeric_date(value).ok_or(TokenError::Invalid)?;
-            if at > now + leeway {
-                return Err(TokenError::Invalid);
-            }
-        }
-    }
-    if let Some(exp) = claims.get("exp") {
-        let exp = numeric_date(exp).ok_or(TokenError::Invalid)?;
-        if exp <= now - leeway {
-            return Err(TokenError::Expired);
-        }
-    }
+) -> Result<Times, TokenError> {
+    let time = |claim| match claims.get(claim) {
+        None => Ok(None),
+        Some(value) => numeric_date(value).map(Some).ok_or(TokenError::Invalid),
+    };
+    let times = Times {
+        iat: time("iat")?,
+        nbf: time("nbf")?,
+        exp: time("exp")?,
+    };
+    check_times(&times, now, settings.leeway)?;
     if let Some(issuer) = &settings.issuer
         && claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
     {
@@ -196,6 +246,22 @@ fn check_registered_claims(
         if claims.get(claim).is_some_and(|value| !value.is_string()) {
             return Err(TokenError::Invalid);
         }
+    }
+    Ok(times)
+}
+
+/// The time checks, PyJWT's order: `iat` and `nbf` not in the future, `exp` not passed
+/// (expired when `exp <= now - leeway`).
+fn check_times(times: &Times, now: i64, leeway: i64) -> Result<(), TokenError> {
+    if [times.iat, times.nbf]
+        .into_iter()
+        .flatten()
+        .any(|at| at > now + leeway)
+    {
+        return Err(TokenError::Invalid);
+    }
+    if times.exp.is_some_and(|exp| exp <= now - leeway) {
+        return Err(TokenError::Expired);
     }
     Ok(())
 }
@@ -433,6 +499,40 @@ mod tests {
                 "crit {crit:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_by_the_clock() {
+        let codec = codec();
+        let token = sign(access_claims(NOW + 60));
+        assert!(codec.decode(&token, NOW).is_ok());
+
+        assert!(codec.decode(&token, NOW + 59).is_ok());
+        assert_eq!(codec.decode(&token, NOW + 60), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_refused_before_its_nbf() {
+        let codec = codec();
+        let mut claims = access_claims(NOW + 60);
+        claims["nbf"] = json!(NOW);
+        let token = sign(claims);
+        assert!(codec.decode(&token, NOW).is_ok());
+
+        assert_eq!(codec.decode(&token, NOW - 1), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn only_the_exact_text_of_a_verified_token_is_remembered() {
+        let codec = codec();
+        let token = sign(access_claims(NOW + 60));
+        assert!(codec.decode(&token, NOW).is_ok());
+        let (rest, signature) = token.rsplit_once('.').unwrap();
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        bytes[0] ^= 1;
+        let tampered = format!("{rest}.{}", URL_SAFE_NO_PAD.encode(bytes));
+
+        assert_eq!(codec.decode(&tampered, NOW), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Where the signing and verifying keys come from.
 //!
 //! HMAC (HS256/384/512): `JWT_SIGNING_KEY`, else `SECRET_KEY`, else a development key generated
-//! once (256 random bits) and kept in `SECRET_KEY_FILE`. An explicit key shorter than 32 bytes is
-//! refused: a short HMAC key can be brute-forced from a single token.
+//! once (256 random bits) and kept in `SECRET_KEY_FILE`. Anyone holding one token can try keys
+//! against it offline, as fast as their hardware computes HMACs, so a guessable key is refused
+//! at start (RFC 8725 §3.5): shorter than 32 bytes, a short pattern repeated, fewer than 10
+//! different characters, or nothing but common words (Django's list of common passwords) with
+//! digits and punctuation between them.
 //!
 //! RSA, EC and EdDSA: `JWT_SIGNING_KEY` (private) and `JWT_VERIFYING_KEY` (public), each as PEM
 //! text or the path of a PEM file.
@@ -12,6 +15,7 @@ use std::path::Path;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::password::is_common_password;
 use crate::configuration::{ConfigError, Settings};
 
 /// The shortest HMAC key accepted, in bytes.
@@ -115,7 +119,68 @@ fn checked_secret(variable: &'static str, key: &SecretString) -> Result<SecretSt
             format!("a key of {} bytes", key.len()),
         ));
     }
+    if let Some(flaw) = guessable(key) {
+        return Err(ConfigError::new(
+            variable,
+            "a random key, not a guessable one (make one with: openssl rand -hex 32)",
+            format!("a key that {flaw}"),
+        ));
+    }
     Ok(SecretString::from(key))
+}
+
+/// Why a key of enough length could still be guessed, if it could.
+pub fn guessable(key: &str) -> Option<&'static str> {
+    let chars: Vec<char> = key.chars().collect();
+    let repeats = (1..=chars.len() / 2).any(|period| {
+        chars.len().is_multiple_of(period)
+            && chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == chars[i % period])
+    });
+    if repeats {
+        return Some("repeats a shorter pattern");
+    }
+    let mut distinct = chars.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 10 {
+        return Some("uses fewer than 10 different characters");
+    }
+    if made_of_common_words(&key.to_lowercase()) {
+        return Some("is made of common words");
+    }
+    None
+}
+
+/// Whether every letter of `key` belongs to a common word (three letters or more): what a
+/// dictionary attack tries first, whatever digits and punctuation join the words.
+fn made_of_common_words(key: &str) -> bool {
+    let chars: Vec<char> = key.chars().collect();
+    // covered[i]: the first i characters are words, digits and punctuation only.
+    let mut covered = vec![false; chars.len() + 1];
+    covered[0] = true;
+    for start in 0..chars.len() {
+        if !covered[start] {
+            continue;
+        }
+        if !chars[start].is_alphabetic() {
+            covered[start + 1] = true;
+            continue;
+        }
+        let letters = chars[start..]
+            .iter()
+            .take_while(|c| c.is_alphabetic())
+            .count();
+        for length in 3..=letters.min(20) {
+            let word: String = chars[start..start + length].iter().collect();
+            if is_common_password(&word) {
+                covered[start + length] = true;
+            }
+        }
+    }
+    covered[chars.len()]
 }
 
 fn development_key(path: &Path) -> Result<(SecretString, KeyOrigin), ConfigError> {
@@ -203,9 +268,57 @@ mod tests {
     }
 
     #[test]
+    fn a_key_of_one_repeated_letter_is_refused() {
+        let error = load(&settings(&[("SECRET_KEY", &"k".repeat(40))]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "SECRET_KEY: expected a random key, not a guessable one (make one with: openssl rand -hex 32), got \"a key that repeats a shorter pattern\""
+        );
+    }
+
+    #[test]
+    fn guessable_keys_are_found_by_repetition_variety_or_dictionary() {
+        assert_eq!(
+            guessable(&"abcd".repeat(8)),
+            Some("repeats a shorter pattern")
+        );
+        assert_eq!(
+            guessable("0101010101010101001010101010101011"),
+            Some("uses fewer than 10 different characters")
+        );
+        assert_eq!(
+            guessable("password-dragon-monkey-letmein-2026!"),
+            Some("is made of common words")
+        );
+        assert_eq!(
+            guessable("Password1Dragon2Monkey3Sunshine4"),
+            Some("is made of common words")
+        );
+    }
+
+    #[test]
+    fn random_keys_pass() {
+        assert_eq!(
+            guessable("3f9a0c7be41d58e2a6b9c0d7f1e3a5b8c2d4e6f8a0b1c3d5e7f9a2b4c6d8e0f1"),
+            None
+        );
+        assert_eq!(
+            guessable("integration-tests-signing-key-0123456789abcdef"),
+            None
+        );
+        for _ in 0..100 {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).unwrap();
+            assert_eq!(guessable(&hex::encode(bytes)), None);
+        }
+    }
+
+    #[test]
     fn a_short_jwt_signing_key_is_refused_even_with_a_good_secret_key() {
         let error = load(&settings(&[
-            ("SECRET_KEY", &"k".repeat(40)),
+            ("SECRET_KEY", "3f9a0c7be41d58e2a6b9c0d7f1e3a5b8c2d4e6f8"),
             ("JWT_SIGNING_KEY", "short"),
         ]))
         .err()

@@ -9,6 +9,7 @@ use claims::TokenType;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
+use crate::auth::check::{VerifiedTokens, verified_tokens};
 use crate::configuration::JwtSettings;
 
 /// The claim that carries a fingerprint of the user's password hash, with
@@ -29,6 +30,7 @@ pub struct TokenCodec {
     settings: JwtSettings,
     encoding_key: EncodingKey,
     decoding_key: DecodingKey,
+    verified: VerifiedTokens,
 }
 
 /// A freshly minted token.
@@ -53,6 +55,7 @@ impl TokenCodec {
             settings,
             encoding_key,
             decoding_key,
+            verified: verified_tokens(),
         }
     }
 
@@ -63,6 +66,10 @@ impl TokenCodec {
 
     pub(super) fn decoding_key(&self) -> &DecodingKey {
         &self.decoding_key
+    }
+
+    pub(super) fn verified(&self) -> &VerifiedTokens {
+        &self.verified
     }
 
     /// The claims a user's tokens carry besides the registered ones: the user id (a string, as
@@ -95,6 +102,7 @@ impl TokenCodec {
         self.mint_within(token_type, carried, now, i64::MAX)
     }
 
+    // ANCHOR: mint
     /// [`mint`](Self::mint), with `exp` no later than `session_end`: the end of the token's
     /// family, which no rotation may carry a session past.
     pub fn mint_within(
@@ -133,6 +141,7 @@ impl TokenCodec {
         let token = self.encode(&claims)?;
         Ok(MintedToken { token, jti, exp })
     }
+    // ANCHOR_END: mint
 
     /// Encodes and signs as PyJWT does: the header `{"alg":...,"typ":"JWT"}` with its keys
     /// sorted (so an HS256 token starts `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9`, as simplejwt's and

@@ -25,6 +25,11 @@ static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Whether `word` (lowercase) is on Django's list of common passwords.
+pub fn is_common_password(word: &str) -> bool {
+    COMMON_PASSWORDS.contains(word)
+}
+
 /// Hashes and checks passwords at one bcrypt cost.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {

@@ -13,6 +13,7 @@ pub mod tokens;
 pub mod users;
 pub mod view;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -20,6 +21,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::ExposeSecret;
+use tokio::sync::Semaphore;
 
 use crate::configuration::DatabaseUrl;
 
@@ -128,6 +130,9 @@ impl ManageConnection for ConnectionFactory {
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionFactory>,
+    /// One permit per pooled connection: a query waits here, on the async side, rather than
+    /// on a blocking thread of its own, so a burst of requests does not start a thread each.
+    slots: Arc<Semaphore>,
 }
 
 impl Database {
@@ -150,7 +155,8 @@ impl Database {
             .connection_timeout(CHECKOUT_TIMEOUT)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(factory);
-        Ok(Self { pool })
+        let slots = Arc::new(Semaphore::new(pool_size as usize));
+        Ok(Self { pool, slots })
     }
 
     /// Runs `query` with a pooled connection on the blocking thread pool.
@@ -159,8 +165,14 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,
     {
+        // As long a wait as for a connection: a database that is down is a quick 503 either way.
+        let slot = tokio::time::timeout(CHECKOUT_TIMEOUT, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| DbError::Unavailable("every connection is busy".to_owned()))?
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let mut conn = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;

@@ -24,8 +24,8 @@ use super::events::Event;
 use super::users::{self, User};
 use super::{Database, DbError, families, tokens};
 
-/// How many entries each cache holds at most.
-const CAPACITY: u64 = 100_000;
+/// How many entries each cache holds at most (an evicted entry is read again on its next use).
+const CAPACITY: u64 = 10_000;
 
 /// What this process knows of users and revocations; cheap to clone (clones share it).
 #[derive(Clone)]

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::http::header::{Header, HeaderValue, InvalidHeaderValue, TryIntoHeaderValue};
 use actix_web::{FromRequest, HttpRequest, dev::Payload as ActixPayload, web};
@@ -21,9 +22,9 @@ use crate::http::error::ApiError;
 use crate::services::authenticate::authenticate;
 use crate::services::{AppState, ServiceError};
 
-/// The user a valid access token belongs to.
+/// The user a valid access token belongs to (shared with this process's view of users).
 #[derive(Debug, Clone)]
-pub struct AuthenticatedUser(pub User);
+pub struct AuthenticatedUser(pub Arc<User>);
 
 /// An `Authorization` header split at whitespace: the scheme and what follows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -99,6 +100,7 @@ pub fn access_token(req: &HttpRequest, header_types: &[String]) -> Result<String
         .ok_or(ApiError::NotAuthenticated)
 }
 
+// ANCHOR: extractor
 impl FromRequest for AuthenticatedUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -116,6 +118,7 @@ impl FromRequest for AuthenticatedUser {
         })
     }
 }
+// ANCHOR_END: extractor
 
 fn missing(what: &str) -> ApiError {
     ServiceError::internal(std::io::Error::other(format!("{what} is not registered"))).into()

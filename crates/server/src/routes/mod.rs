@@ -32,6 +32,7 @@ pub const API_PREFIXES: [&str; 4] = ["/api", "/hello/", "/ping/", "/healthz"];
 const RENDERS: [&str; 1] = ["application/json"];
 const PARSES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
 
+// ANCHOR: routes
 /// Registers every API route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(post::<Credentials>("/api/token/", &TOKEN_OBTAIN_PAIR).to(token::obtain_pair))
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get("/healthz", &HEALTH).to(health::healthz))
         .service(get("/ping/", &PING).to(health::ping));
 }
+// ANCHOR_END: routes
 
 /// Anything no route matches: DRF's 404.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

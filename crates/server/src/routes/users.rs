@@ -10,7 +10,7 @@ use crate::http::extractor::AuthenticatedUser;
 pub async fn me(AuthenticatedUser(user): AuthenticatedUser) -> web::Json<UserProfile> {
     web::Json(UserProfile {
         id: user.id,
-        username: user.username,
+        username: user.username.clone(),
         is_active: user.is_active,
         is_staff: user.is_staff,
         date_joined: iso8601(user.date_joined),

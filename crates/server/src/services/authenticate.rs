@@ -5,6 +5,8 @@
 //! Every check here reads this process's [`crate::db::view::AuthView`], not the database: a
 //! protected request costs no database round trip once the user and the token are known.
 
+use std::sync::Arc;
+
 use claims::TokenType;
 
 use crate::auth::mint::{FAMILY_CLAIM, REVOKE_TOKEN_CLAIM, password_fingerprint};
@@ -12,11 +14,16 @@ use crate::auth::{Payload, TokenError, UserIdClaim};
 use crate::db::users::User;
 use crate::services::{AppState, ServiceError};
 
+// ANCHOR: authenticate
 /// Checks an access token at time `now` and loads its user: the signature and claims, the
 /// token type, that neither the token nor its family was revoked, then the user, who must
 /// exist, be active and (with `JWT_CHECK_REVOKE_TOKEN`) not have changed their password since
 /// the token was issued.
-pub async fn authenticate(state: &AppState, token: &str, now: i64) -> Result<User, ServiceError> {
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Arc<User>, ServiceError> {
     let settings = state.tokens.settings();
     let payload = state
         .tokens
@@ -47,8 +54,9 @@ pub async fn authenticate(state: &AppState, token: &str, now: i64) -> Result<Use
             return Err(ServiceError::PasswordChanged);
         }
     }
-    Ok(User::clone(&user))
+    Ok(user)
 }
+// ANCHOR_END: authenticate
 
 /// Whether the token (by its `jti`) or its family was revoked.
 pub async fn is_revoked(state: &AppState, payload: &Payload) -> Result<bool, ServiceError> {

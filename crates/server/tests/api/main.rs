@@ -9,6 +9,7 @@ mod proxy;
 
 mod bad_input;
 mod cli;
+mod exercises;
 mod families;
 mod frontend;
 mod health;

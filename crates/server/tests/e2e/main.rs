@@ -8,4 +8,5 @@ mod postgres;
 mod browser;
 mod deployment;
 mod docs;
+mod exercises;
 mod stack;
