@@ -32,7 +32,7 @@ fn codec(algorithm: &str) -> TokenCodec {
     })
     .expect("valid settings");
     let keys = keys::load(&settings).expect("the fixture keys load");
-    TokenCodec::new(settings.jwt, keys.encoding, keys.decoding)
+    TokenCodec::with_keys(settings.jwt, keys.set)
 }
 
 fn tokens(c: &mut Criterion) {

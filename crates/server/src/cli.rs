@@ -1,15 +1,18 @@
 //! The command line, in the spirit of Django's `manage.py`: `serve` (the default), `migrate`,
 //! `createuser`, `changepassword`, `deactivateuser`/`activateuser`, `flushexpiredtokens`,
-//! `token` and `healthcheck`. Changes to users take effect on running servers: at once on
+//! `token`, `keys` and `healthcheck`. Changes to users take effect on running servers: at once on
 //! PostgreSQL (the command announces them), within `AUTH_CACHE_TTL` on SQLite.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use claims::Credentials;
 use clap::{Parser, Subcommand};
+use jsonwebtoken::Algorithm;
 
+use crate::auth::keyset::{self, KeyState};
 use crate::auth::password::PasswordHasher;
 use crate::auth::{TokenCodec, datetime, keys, now};
 use crate::configuration::{ConfigError, Settings};
@@ -72,9 +75,46 @@ pub enum Command {
         /// Whose tokens to issue.
         username: String,
     },
+    /// Manage the signing keys of JWT_KEYS_DIR: generate (rotate), list, retire.
+    Keys {
+        /// What to do with them.
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Exit 0 when the server on BIND_ADDR answers `GET /healthz` with 200 (for container
     /// health checks, which then need no curl in the image).
     Healthcheck,
+}
+
+/// `server keys ...`: the rotation of a key directory. Running servers follow within a few
+/// seconds, without a restart.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new key and make it current: new tokens are signed with it, tokens of the
+    /// previous keys keep verifying until they expire.
+    Generate {
+        /// ES256, ES384, EdDSA, RS256, RS384 or RS512; default JWT_ALGORITHM, or ES256 when
+        /// that is an HMAC algorithm.
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// The key directory; default JWT_KEYS_DIR.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Show every key: kid, algorithm, created, and current, verifying or retired.
+    List {
+        /// The key directory; default JWT_KEYS_DIR.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Stop a key's tokens from verifying (once they have expired, nobody notices).
+    Retire {
+        /// The key's kid, as `keys list` shows it.
+        kid: String,
+        /// The key directory; default JWT_KEYS_DIR.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// A failed command: the message to print and the process exit code.
@@ -132,6 +172,7 @@ pub fn execute(command: Command, settings: Settings) -> Result<(), Failure> {
         Command::Activateuser { username } => set_active(&settings, &username, true),
         Command::Flushexpiredtokens => flush_expired_tokens(&settings),
         Command::Token { username } => print_token(&settings, &username),
+        Command::Keys { action } => manage_keys(&settings, action),
         Command::Healthcheck => healthcheck(&settings.bind_addr),
     }
 }
@@ -291,9 +332,78 @@ fn flush_expired_tokens(settings: &Settings) -> Result<(), Failure> {
     Ok(())
 }
 
+fn manage_keys(settings: &Settings, action: KeysCommand) -> Result<(), Failure> {
+    let directory = |dir: Option<PathBuf>| {
+        dir.or_else(|| settings.jwt.keys_dir.clone())
+            .ok_or_else(|| Failure::usage("no key directory: set JWT_KEYS_DIR, or pass --dir"))
+    };
+    match action {
+        KeysCommand::Generate { algorithm, dir } => {
+            let directory = directory(dir)?;
+            let algorithm = match algorithm {
+                Some(name) => key_pair_algorithm(&name)?,
+                None => match settings.jwt.algorithm {
+                    Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Algorithm::ES256,
+                    configured => configured,
+                },
+            };
+            std::fs::create_dir_all(&directory)
+                .map_err(|error| Failure::runtime(format!("{}: {error}", directory.display())))?;
+            let kid = keyset::add_key(&directory, algorithm).map_err(Failure::runtime)?;
+            println!(
+                "Generated {algorithm:?} key {kid}; it signs new tokens from now on (servers follow within seconds)."
+            );
+            Ok(())
+        }
+        KeysCommand::List { dir } => {
+            let directory = directory(dir)?;
+            let keys = keyset::list_keys(&directory).map_err(Failure::runtime)?;
+            println!(
+                "{:<43}  {:<9}  {:<19}  STATE",
+                "KID", "ALGORITHM", "CREATED (UTC)"
+            );
+            for key in keys {
+                let created: chrono::DateTime<chrono::Utc> = key.created.into();
+                let state = match key.state {
+                    KeyState::Current => "current",
+                    KeyState::Verifying => "verifying",
+                    KeyState::Retired => "retired",
+                };
+                println!(
+                    "{:<43}  {:<9}  {:<19}  {state}",
+                    key.kid,
+                    key.kind,
+                    created.format("%Y-%m-%d %H:%M:%S")
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Retire { kid, dir } => {
+            let directory = directory(dir)?;
+            keyset::retire_key(&directory, &kid).map_err(Failure::usage)?;
+            println!("Retired key {kid}: its tokens no longer verify.");
+            Ok(())
+        }
+    }
+}
+
+fn key_pair_algorithm(name: &str) -> Result<Algorithm, Failure> {
+    match name {
+        "ES256" => Ok(Algorithm::ES256),
+        "ES384" => Ok(Algorithm::ES384),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        "RS256" => Ok(Algorithm::RS256),
+        "RS384" => Ok(Algorithm::RS384),
+        "RS512" => Ok(Algorithm::RS512),
+        other => Err(Failure::usage(format!(
+            "--algorithm: expected one of ES256, ES384, EdDSA, RS256, RS384, RS512, got {other:?}"
+        ))),
+    }
+}
+
 fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
     let keys = keys::load(settings)?;
-    let codec = TokenCodec::new(settings.jwt.clone(), keys.encoding, keys.decoding);
+    let codec = TokenCodec::with_keys(settings.jwt.clone(), keys.set);
     let mut conn = migrated_connection(settings)?;
     let user = users::find_by_username(&mut conn, username)?
         .filter(|user| user.is_active)

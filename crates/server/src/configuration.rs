@@ -127,6 +127,9 @@ pub struct JwtSettings {
     pub signing_key: Option<SecretString>,
     /// `JWT_VERIFYING_KEY`: the public key (PEM text or file path) for RS/ES/EdDSA.
     pub verifying_key: Option<String>,
+    /// `JWT_KEYS_DIR`: a directory of private keys for RS/ES/EdDSA, one current, rotated with
+    /// `server keys` (see [`crate::auth::keyset`]). Instead of the two keys above.
+    pub keys_dir: Option<PathBuf>,
     /// `JWT_AUDIENCE`: written as `aud` and required on every token when set.
     pub audience: Option<String>,
     /// `JWT_ISSUER`: written as `iss` and required on every token when set.
@@ -202,6 +205,7 @@ impl Settings {
             algorithm: algorithm(get("JWT_ALGORITHM"))?,
             signing_key: get("JWT_SIGNING_KEY").map(SecretString::from),
             verifying_key: get("JWT_VERIFYING_KEY"),
+            keys_dir: get("JWT_KEYS_DIR").map(PathBuf::from),
             audience: get("JWT_AUDIENCE"),
             issuer: get("JWT_ISSUER"),
             leeway: whole_number(&get, "JWT_LEEWAY", 0, 0..=i64::from(u32::MAX))?,
@@ -225,6 +229,7 @@ impl Settings {
             refresh_reuse_detection: reuse_detection(&get, &jwt)?,
             ..jwt
         };
+        check_keys_dir(&jwt)?;
         Ok(Self {
             database_url: DatabaseUrl::parse(
                 get("DATABASE_URL")
@@ -323,6 +328,33 @@ fn reuse_detection(
         ));
     }
     Ok(wanted)
+}
+
+/// A key directory holds key pairs, and replaces the single pair: HMAC has no public half to
+/// publish, and two sources of keys would leave it unclear which signs.
+fn check_keys_dir(jwt: &JwtSettings) -> Result<(), ConfigError> {
+    let Some(dir) = &jwt.keys_dir else {
+        return Ok(());
+    };
+    let shown = dir.display().to_string();
+    if matches!(
+        jwt.algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    ) {
+        return Err(ConfigError::new(
+            "JWT_KEYS_DIR",
+            "unset with an HMAC JWT_ALGORITHM (a key directory holds key pairs: set JWT_ALGORITHM=ES256, RS256 or EdDSA)",
+            shown,
+        ));
+    }
+    if jwt.signing_key.is_some() || jwt.verifying_key.is_some() {
+        return Err(ConfigError::new(
+            "JWT_KEYS_DIR",
+            "unset while JWT_SIGNING_KEY or JWT_VERIFYING_KEY is set (one source of keys)",
+            shown,
+        ));
+    }
+    Ok(())
 }
 
 fn algorithm(raw: Option<String>) -> Result<Algorithm, ConfigError> {

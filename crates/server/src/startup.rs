@@ -129,6 +129,11 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             "SECRET_KEY is not set: using the development signing key in {}",
             path.display()
         ),
+        KeyOrigin::Directory(path) => tracing::info!(
+            kid = keys.set.signing().1.unwrap_or_default(),
+            "signing with the current key of {} (rotate with: server keys generate)",
+            path.display()
+        ),
     }
     let db = Database::connect(&settings.database_url, settings.database_pool_size).map_err(
         |source| StartupError::Database {
@@ -150,14 +155,12 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             source: DbError::Unavailable(format!("cannot start the event listener: {source}")),
         })?;
     }
+    let tokens = Arc::new(TokenCodec::with_keys(settings.jwt.clone(), keys.set));
+    TokenCodec::watch_key_directory(&tokens);
     Ok(AppState {
         db,
         view,
-        tokens: Arc::new(TokenCodec::new(
-            settings.jwt.clone(),
-            keys.encoding,
-            keys.decoding,
-        )),
+        tokens,
         hasher: Arc::new(hasher),
         hashing: Arc::new(HashingPool::per_core()),
     })

@@ -181,10 +181,21 @@ impl TokenCodec {
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, self.decoding_key(), &validation)
-                .map_err(|_| TokenError::Invalid)?;
-        check_header(&data.header)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        check_header(&header)?;
+        let mut keys = self.keys();
+        // A kid this server does not know may be a key another replica just made current.
+        if keys.verifying(header.kid.as_deref()).is_none()
+            && header.kid.is_some()
+            && self.reload_keys_if_due(now)
+        {
+            keys = self.keys();
+        }
+        let key = keys
+            .verifying(header.kid.as_deref())
+            .ok_or(TokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation)
+            .map_err(|_| TokenError::Invalid)?;
         let times = check_registered_claims(&data.claims, now, settings)?;
         let payload = Arc::new(Payload(data.claims));
         if payload.get("token_type").and_then(Value::as_str) == Some(TokenType::Access.as_str()) {
@@ -203,6 +214,8 @@ impl TokenCodec {
 
 /// A `crit` header lists extensions the verifier MUST understand (RFC 7515 §4.1.11); this
 /// server understands none, so any `crit` (even an empty one, which the RFC forbids) is refused.
+/// Fields naming keys (`jwk`, `jku`, `x5u`, `x5c`) are not looked at: the `kid` alone selects,
+/// and only among the server's own keys.
 fn check_header(header: &Header) -> Result<(), TokenError> {
     if header.crit.is_some() {
         return Err(TokenError::Invalid);

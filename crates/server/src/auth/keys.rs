@@ -7,14 +7,16 @@
 //! different characters, or nothing but common words (Django's list of common passwords) with
 //! digits and punctuation between them.
 //!
-//! RSA, EC and EdDSA: `JWT_SIGNING_KEY` (private) and `JWT_VERIFYING_KEY` (public), each as PEM
-//! text or the path of a PEM file.
+//! RSA, EC and EdDSA: `JWT_KEYS_DIR`, a directory of keys that rotates (see
+//! [`crate::auth::keyset`]), or a single pair, `JWT_SIGNING_KEY` (private) and
+//! `JWT_VERIFYING_KEY` (public), each as PEM text or the path of a PEM file.
 
 use std::path::Path;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::keyset::KeySet;
 use crate::auth::password::is_common_password;
 use crate::configuration::{ConfigError, Settings};
 
@@ -23,10 +25,8 @@ pub const MIN_HMAC_KEY_BYTES: usize = 32;
 
 /// The keys tokens are signed and checked with.
 pub struct SigningKeys {
-    /// Signs tokens.
-    pub encoding: EncodingKey,
-    /// Checks signatures.
-    pub decoding: DecodingKey,
+    /// The key that signs, and every key that verifies.
+    pub set: KeySet,
     /// Where the keys came from, for the start-up log line.
     pub origin: KeyOrigin,
 }
@@ -40,11 +40,20 @@ pub enum KeyOrigin {
     Generated(std::path::PathBuf),
     /// The development key read from this file.
     DevelopmentFile(std::path::PathBuf),
+    /// `JWT_KEYS_DIR`.
+    Directory(std::path::PathBuf),
 }
 
 /// Loads (or for development, creates) the keys for the configured algorithm.
 pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
     let jwt = &settings.jwt;
+    // The settings refuse a directory with HMAC.
+    if let Some(directory) = &jwt.keys_dir {
+        return Ok(SigningKeys {
+            set: KeySet::from_directory(directory, jwt.algorithm)?,
+            origin: KeyOrigin::Directory(directory.clone()),
+        });
+    }
     match jwt.algorithm {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             let (secret, origin) = match (&jwt.signing_key, &settings.secret_key) {
@@ -55,10 +64,8 @@ pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
                 (None, Some(key)) => (checked_secret("SECRET_KEY", key)?, KeyOrigin::Configured),
                 (None, None) => development_key(&settings.secret_key_file)?,
             };
-            let secret = secret.expose_secret().as_bytes();
             Ok(SigningKeys {
-                encoding: EncodingKey::from_secret(secret),
-                decoding: DecodingKey::from_secret(secret),
+                set: KeySet::hmac(secret.expose_secret().as_bytes()),
                 origin,
             })
         }
@@ -99,9 +106,15 @@ pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
                     "a value that is not one",
                 )
             })?;
+            let set = KeySet::pair(encoding, decoding, algorithm).ok_or_else(|| {
+                ConfigError::new(
+                    "JWT_VERIFYING_KEY",
+                    format!("the public half of JWT_SIGNING_KEY, for {algorithm:?}"),
+                    "a key that does not verify what it signs",
+                )
+            })?;
             Ok(SigningKeys {
-                encoding,
-                decoding,
+                set,
                 origin: KeyOrigin::Configured,
             })
         }
@@ -355,6 +368,30 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(error.variable, "JWT_SIGNING_KEY");
+    }
+
+    #[test]
+    fn a_verifying_key_of_another_pair_is_refused() {
+        use pkcs8::EncodePublicKey;
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let another = p256::SecretKey::random(&mut rand_core::OsRng)
+            .public_key()
+            .to_public_key_pem(pkcs8::LineEnding::LF)
+            .unwrap();
+        let error = load(&settings(&[
+            ("JWT_ALGORITHM", "ES256"),
+            (
+                "JWT_SIGNING_KEY",
+                &format!("{dir}/tests/fixtures/ec_private.pem"),
+            ),
+            ("JWT_VERIFYING_KEY", &another),
+        ]))
+        .err()
+        .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "JWT_VERIFYING_KEY: expected the public half of JWT_SIGNING_KEY, for ES256, got \"a key that does not verify what it signs\""
+        );
     }
 
     #[test]

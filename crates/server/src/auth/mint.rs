@@ -3,6 +3,9 @@
 //!
 //! Checking a token is the other half of [`TokenCodec`], in [`crate::auth::check`].
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use claims::TokenType;
@@ -10,7 +13,8 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
 use crate::auth::check::{VerifiedTokens, verified_tokens};
-use crate::configuration::JwtSettings;
+use crate::auth::keyset::KeySet;
+use crate::configuration::{ConfigError, JwtSettings};
 
 /// The claim that carries a fingerprint of the user's password hash, with
 /// `JWT_CHECK_REVOKE_TOKEN` (simplejwt's `REVOKE_TOKEN_CLAIM`).
@@ -24,13 +28,21 @@ pub const FAMILY_CLAIM: &str = "family_id";
 /// `no_copy_claims`, plus `aud` and `iss`, which come from the settings).
 const NOT_COPIED: [&str; 6] = ["token_type", "exp", "iat", "jti", "aud", "iss"];
 
+/// The fewest seconds between two readings of the key directory prompted by tokens that name
+/// an unknown `kid` (so a flood of them cannot make the server read the disk per request).
+const RELOAD_AT_MOST_EVERY: i64 = 2;
+
+/// How often the key directory is read again regardless, so a rotation reaches a server whose
+/// clients have not yet presented a token of the new key.
+const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Signs and checks tokens with the configured algorithm and keys.
-#[derive(Clone)]
 pub struct TokenCodec {
     settings: JwtSettings,
-    encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
+    keys: RwLock<Arc<KeySet>>,
     verified: VerifiedTokens,
+    /// When the key directory was last read, in seconds since the epoch.
+    last_reload: AtomicI64,
 }
 
 /// A freshly minted token.
@@ -45,17 +57,23 @@ pub struct MintedToken {
 }
 
 impl TokenCodec {
-    /// A codec for these settings and keys.
+    /// A codec signing with `encoding_key` and checking with `decoding_key`, tokens carrying
+    /// no `kid` (for tests and benchmarks).
     pub fn new(
         settings: JwtSettings,
         encoding_key: EncodingKey,
         decoding_key: DecodingKey,
     ) -> Self {
+        Self::with_keys(settings, KeySet::single(encoding_key, decoding_key))
+    }
+
+    /// A codec for these settings and this key set.
+    pub fn with_keys(settings: JwtSettings, keys: KeySet) -> Self {
         Self {
             settings,
-            encoding_key,
-            decoding_key,
+            keys: RwLock::new(Arc::new(keys)),
             verified: verified_tokens(),
+            last_reload: AtomicI64::new(0),
         }
     }
 
@@ -64,8 +82,71 @@ impl TokenCodec {
         &self.settings
     }
 
-    pub(super) fn decoding_key(&self) -> &DecodingKey {
-        &self.decoding_key
+    /// The key set as it is now.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The public keys, as `/.well-known/jwks.json` publishes them: `{"keys": [...]}`, empty
+    /// with HMAC.
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": self.keys().public_jwks() })
+    }
+
+    /// Reads the key directory again (when the keys come from one). When the keys changed,
+    /// every remembered verification is forgotten: a retired key's tokens must not pass.
+    /// Returns whether they changed.
+    pub fn reload_keys(&self, now: i64) -> Result<bool, ConfigError> {
+        self.last_reload.store(now, Ordering::Relaxed);
+        let current = self.keys();
+        let Some(directory) = current.directory() else {
+            return Ok(false);
+        };
+        let fresh = KeySet::from_directory(directory, self.settings.algorithm)?;
+        if fresh.same_keys(&current) {
+            return Ok(false);
+        }
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+        self.verified.invalidate_all();
+        tracing::info!("the key set changed: {}", directory.display());
+        Ok(true)
+    }
+
+    /// Reads the key directory again every few seconds on a thread of its own, for as long as
+    /// `codec` is in use. Does nothing when the keys do not come from a directory.
+    pub fn watch_key_directory(codec: &Arc<Self>) {
+        if codec.keys().directory().is_none() {
+            return;
+        }
+        let codec = Arc::downgrade(codec);
+        std::thread::Builder::new()
+            .name("key-directory".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(RELOAD_EVERY);
+                    let Some(codec) = codec.upgrade() else { return };
+                    if let Err(error) = codec.reload_keys(crate::auth::now()) {
+                        tracing::warn!(%error, "cannot read the key directory again");
+                    }
+                }
+            })
+            .expect("a thread can be spawned at start");
+    }
+
+    /// [`reload_keys`](Self::reload_keys), unless the directory was read less than
+    /// [`RELOAD_AT_MOST_EVERY`] seconds ago; returns whether the keys changed.
+    pub(super) fn reload_keys_if_due(&self, now: i64) -> bool {
+        let last = self.last_reload.load(Ordering::Relaxed);
+        if now - last < RELOAD_AT_MOST_EVERY {
+            return false;
+        }
+        self.reload_keys(now).unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot read the key directory again");
+            false
+        })
     }
 
     pub(super) fn verified(&self) -> &VerifiedTokens {
@@ -143,21 +224,26 @@ impl TokenCodec {
     }
     // ANCHOR_END: mint
 
-    /// Encodes and signs as PyJWT does: the header `{"alg":...,"typ":"JWT"}` with its keys
-    /// sorted (so an HS256 token starts `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9`, as simplejwt's and
-    /// jwt.io's do), then the claims, each compact JSON in base64url without padding.
+    /// Encodes and signs as PyJWT does: the header `{"alg":...,"kid":...,"typ":"JWT"}` with
+    /// its keys sorted (so an HS256 token starts `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9`, as
+    /// simplejwt's and jwt.io's do; `kid` only with a key pair), then the claims, each compact
+    /// JSON in base64url without padding.
     fn encode(&self, claims: &Map<String, Value>) -> Result<String, jsonwebtoken::errors::Error> {
-        let header = json!({"alg": self.settings.algorithm, "typ": "JWT"});
+        let keys = self.keys();
+        let (key, kid) = keys.signing();
+        let mut header = Map::new();
+        header.insert("alg".into(), serde_json::to_value(self.settings.algorithm)?);
+        if let Some(kid) = kid {
+            header.insert("kid".into(), kid.into());
+        }
+        header.insert("typ".into(), "JWT".into());
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
         );
-        let signature = jsonwebtoken::crypto::sign(
-            signing_input.as_bytes(),
-            &self.encoding_key,
-            self.settings.algorithm,
-        )?;
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, self.settings.algorithm)?;
         Ok(format!("{signing_input}.{signature}"))
     }
 }

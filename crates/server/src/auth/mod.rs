@@ -4,12 +4,14 @@
 //!
 //! - [`mint`]: how a token is made ([`TokenCodec::mint`]).
 //! - [`check`]: how a token is checked ([`TokenCodec::decode`], [`Payload::verify`]).
-//! - [`keys`]: where the signing and verifying keys come from.
+//! - [`keys`]: where the signing and verifying keys come from; [`keyset`]: a set of them, named
+//!   by `kid`, rotating in a directory, published as JWKS.
 //! - [`password`]: Django's password rules and bcrypt; [`hashing`]: the threads bcrypt runs on.
 
 pub mod check;
 pub mod hashing;
 pub mod keys;
+pub mod keyset;
 pub mod mint;
 pub mod password;
 

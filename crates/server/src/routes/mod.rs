@@ -8,6 +8,7 @@ mod account;
 pub mod frontend;
 mod health;
 mod hello;
+mod keys;
 mod register;
 mod session;
 mod token;
@@ -26,7 +27,7 @@ use crate::http::input::field_names;
 /// Where the API's paths live; every path [`configure`] registers starts with one of these.
 /// The frontend's single-page-app fallback never answers under them (nginx's config keeps the
 /// same list in its `location` blocks).
-pub const API_PREFIXES: [&str; 4] = ["/api", "/hello/", "/ping/", "/healthz"];
+pub const API_PREFIXES: [&str; 5] = ["/api", "/hello/", "/ping/", "/healthz", "/.well-known/"];
 
 /// The media types the API renders and parses, as `OPTIONS` lists them.
 const RENDERS: [&str; 1] = ["application/json"];
@@ -56,7 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(protected_get("/api/hello/", &HELLO).to(hello::hello))
         .service(protected_get("/api/me/", &ME).to(users::me))
         .service(get("/healthz", &HEALTH).to(health::healthz))
-        .service(get("/ping/", &PING).to(health::ping));
+        .service(get("/ping/", &PING).to(health::ping))
+        .service(get("/.well-known/jwks.json", &JWKS).to(keys::jwks));
 }
 // ANCHOR_END: routes
 
@@ -136,6 +138,11 @@ const ME: View = View {
 const HEALTH: View = View {
     name: "Health",
     description: "Answers 200 while the database answers, 503 while it does not.",
+    read_only: &[],
+};
+const JWKS: View = View {
+    name: "Jwks",
+    description: "The public keys tokens are verified with (empty with HMAC).",
     read_only: &[],
 };
 const PING: View = View {

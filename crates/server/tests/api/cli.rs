@@ -346,3 +346,84 @@ fn healthcheck_fails_when_nothing_listens() {
         stderr(&output)
     );
 }
+
+#[test]
+fn keys_generate_list_and_retire_rotate_a_key_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("JWT_ALGORITHM", "ES256"), ("JWT_KEYS_DIR", "keys")];
+
+    let first = server(dir.path(), &["keys", "generate"], &env, "");
+    let second = server(dir.path(), &["keys", "generate"], &env, "");
+    let kid = |output: &Output| {
+        stdout(output)
+            .strip_prefix("Generated ES256 key ")
+            .and_then(|rest| rest.split(';').next())
+            .expect("the new kid")
+            .to_owned()
+    };
+    let (old, new) = (kid(&first), kid(&second));
+    let retired = server(dir.path(), &["keys", "retire", &old], &env, "");
+    let listed = server(dir.path(), &["keys", "list"], &env, "");
+
+    assert_eq!(
+        stdout(&retired),
+        format!("Retired key {old}: its tokens no longer verify.\n")
+    );
+    let rows: Vec<Vec<String>> = stdout(&listed)
+        .lines()
+        .map(|line| {
+            line.split("  ")
+                .filter(|c| !c.is_empty())
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0], ["KID", "ALGORITHM", "CREATED (UTC)", "STATE"]);
+    let mut states: Vec<(&str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|row| (row[3].as_str(), row[0].as_str(), row[1].as_str()))
+        .collect();
+    states.sort_unstable();
+    assert_eq!(
+        states,
+        [
+            ("current", new.as_str(), "ES256"),
+            ("retired", old.as_str(), "ES256")
+        ]
+    );
+}
+
+#[test]
+fn keys_retire_refuses_the_current_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("JWT_ALGORITHM", "EdDSA"), ("JWT_KEYS_DIR", "keys")];
+    let generated = server(dir.path(), &["keys", "generate"], &env, "");
+    let kid = stdout(&generated)
+        .strip_prefix("Generated EdDSA key ")
+        .and_then(|rest| rest.split(';').next())
+        .expect("the new kid")
+        .to_owned();
+
+    let output = server(dir.path(), &["keys", "retire", &kid], &env, "");
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: {kid} is the current key: generate a new one first (server keys generate)\n"
+        )
+    );
+}
+
+#[test]
+fn a_key_directory_with_an_hmac_algorithm_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = server(dir.path(), &[], &[("JWT_KEYS_DIR", "keys")], "");
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: JWT_KEYS_DIR: expected unset with an HMAC JWT_ALGORITHM (a key directory holds key pairs: set JWT_ALGORITHM=ES256, RS256 or EdDSA), got \"keys\"\n"
+    );
+}

@@ -13,6 +13,7 @@ mod exercises;
 mod families;
 mod frontend;
 mod health;
+mod keys;
 mod parity;
 mod propagation;
 mod protected;

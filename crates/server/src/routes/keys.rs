@@ -1,0 +1,20 @@
+//! `GET /.well-known/jwks.json`: the public keys tokens are verified with, as a JSON Web Key
+//! Set (RFC 7517), so another service can check this server's tokens holding no secret. With
+//! HMAC the set is empty: the only key is the secret, which must never be published.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use crate::services::AppState;
+
+/// How long a client may keep the set, in seconds. Verifiers refetch at once on a `kid` they
+/// do not know, so a new key needs no wait; this bounds how long a retired key lingers in
+/// their caches.
+const MAX_AGE: u32 = 300;
+
+/// 200 `{"keys": [...]}`: every key that verifies, public members only.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={MAX_AGE}")))
+        .json(state.tokens.jwks())
+}
