@@ -7,6 +7,6 @@ cp /etc/nginx/proxy_params.conf "$NGINX_RUNTIME_DIR/"
 ln -sf /dev/stdout "$NGINX_RUNTIME_DIR/access.log"
 ln -sf /dev/stderr "$NGINX_RUNTIME_DIR/error.log"
 # shellcheck disable=SC2016 # the variable names are for envsubst, not for the shell
-envsubst '${NGINX_LISTEN} ${NGINX_RUNTIME_DIR} ${NGINX_DIST_DIR} ${NGINX_RESOLVER} ${NGINX_UPSTREAMS}' \
+envsubst '${NGINX_LISTEN} ${NGINX_RUNTIME_DIR} ${NGINX_DIST_DIR} ${NGINX_RESOLVER} ${NGINX_UPSTREAMS} ${NGINX_NOTES_UPSTREAMS}' \
     < /etc/nginx/nginx.conf.template > "$NGINX_RUNTIME_DIR/nginx.conf"
 exec nginx -p "$NGINX_RUNTIME_DIR" -c "$NGINX_RUNTIME_DIR/nginx.conf"

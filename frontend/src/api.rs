@@ -2,8 +2,8 @@
 //! Paths are relative to the page's origin: the server (or nginx) serves both.
 
 use claims::{
-    AccessResponse, Credentials, ErrorBody, HelloResponse, RegisteredUser, UserProfile,
-    VerifyRequest,
+    AccessResponse, Credentials, ErrorBody, HelloResponse, NewNote, Note, RegisteredUser,
+    UserProfile, VerifyRequest,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -113,6 +113,27 @@ pub async fn hello(access: String) -> Result<HelloResponse, ApiError> {
 /// `GET /api/me/`: who the access token belongs to.
 pub async fn me(access: String) -> Result<UserProfile, ApiError> {
     get_with_token("/api/me/", &access).await
+}
+
+/// `GET /notes/api/notes/`: the caller's notes, from the notes service.
+pub async fn notes(access: String) -> Result<Vec<Note>, ApiError> {
+    get_with_token("/notes/api/notes/", &access).await
+}
+
+/// `POST /notes/api/notes/`: a new note.
+pub async fn add_note(access: String, text: String) -> Result<Note, ApiError> {
+    let request = Request::post("/notes/api/notes/")
+        .header("Authorization", &format!("Bearer {access}"))
+        .json(&NewNote { text })
+        .map_err(|error| ApiError::Unexpected(error.to_string()))?;
+    read(request.send().await).await
+}
+
+/// `GET /.well-known/jwks.json`: how many public keys the auth server publishes (none with
+/// HMAC).
+pub async fn published_keys() -> Result<usize, ApiError> {
+    let set: serde_json::Value = read(Request::get("/.well-known/jwks.json").send().await).await?;
+    Ok(set["keys"].as_array().map_or(0, Vec::len))
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {

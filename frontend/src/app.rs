@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
 use crate::pages::{
-    hello::Hello, home::Home, inspector::Inspector, login::Login, register::Register,
+    hello::Hello, home::Home, inspector::Inspector, login::Login, notes::Notes, register::Register,
 };
 use crate::session::{Phase, Session};
 
@@ -28,6 +28,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=Register/>
                     <Route path=path!("/login") view=Login/>
                     <Route path=path!("/hello") view=|| view! { <Protected><Hello/></Protected> }/>
+                    <Route path=path!("/notes") view=|| view! { <Protected><Notes/></Protected> }/>
                     <Route path=path!("/inspector") view=Inspector/>
                 </Routes>
             </main>
@@ -114,6 +115,7 @@ fn Nav() -> impl IntoView {
             <A href="/" attr:class="brand">"JWT tutorial"</A>
             <ul>
                 <li><A href="/hello">"Hello"</A></li>
+                <li><A href="/notes">"Notes"</A></li>
                 <li><A href="/inspector">"Token inspector"</A></li>
                 <Show when=move || !session.is_active()>
                     <li><A href="/register">"Register"</A></li>

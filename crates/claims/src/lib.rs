@@ -152,6 +152,27 @@ pub struct HelloResponse {
     pub message: String,
 }
 
+/// A note of the notes service (`GET /notes/api/notes/`, and the 201 of a `POST`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Its id.
+    pub id: i64,
+    /// What the user wrote.
+    pub text: String,
+    /// When it was written, ISO 8601 in UTC.
+    pub created: String,
+}
+
+/// The body of `POST /notes/api/notes/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewNote {
+    /// At most [`NOTE_MAX_CHARS`] characters, not blank.
+    pub text: String,
+}
+
+/// The longest note, in characters.
+pub const NOTE_MAX_CHARS: usize = 1000;
+
 /// Why one token class refused a token, an entry of the `messages` list of a 401.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenMessage {

@@ -83,7 +83,14 @@ pub enum Command {
     },
     /// Exit 0 when the server on BIND_ADDR answers `GET /healthz` with 200 (for container
     /// health checks, which then need no curl in the image).
-    Healthcheck,
+    Healthcheck {
+        /// Another address to ask (the notes service's, say); default BIND_ADDR.
+        #[arg(long)]
+        addr: Option<String>,
+        /// Another path to ask; default /healthz.
+        #[arg(long, default_value = "/healthz")]
+        path: String,
+    },
 }
 
 /// `server keys ...`: the rotation of a key directory. Running servers follow within a few
@@ -173,7 +180,9 @@ pub fn execute(command: Command, settings: Settings) -> Result<(), Failure> {
         Command::Flushexpiredtokens => flush_expired_tokens(&settings),
         Command::Token { username } => print_token(&settings, &username),
         Command::Keys { action } => manage_keys(&settings, action),
-        Command::Healthcheck => healthcheck(&settings.bind_addr),
+        Command::Healthcheck { addr, path } => {
+            healthcheck(addr.as_deref().unwrap_or(&settings.bind_addr), &path)
+        }
     }
 }
 
@@ -419,7 +428,12 @@ fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn healthcheck(bind_addr: &str) -> Result<(), Failure> {
+fn healthcheck(bind_addr: &str, path: &str) -> Result<(), Failure> {
+    if !path.starts_with('/') || path.contains(char::is_whitespace) {
+        return Err(Failure::usage(format!(
+            "--path: expected a path such as /healthz, got {path:?}"
+        )));
+    }
     // A server bound to every interface is reached on loopback.
     let addr = bind_addr
         .replacen("0.0.0.0:", "127.0.0.1:", 1)
@@ -437,7 +451,7 @@ fn healthcheck(bind_addr: &str) -> Result<(), Failure> {
         .set_read_timeout(Some(timeout))
         .map_err(|e| unhealthy(e.to_string()))?;
     stream
-        .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
         .map_err(|e| unhealthy(e.to_string()))?;
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
@@ -446,7 +460,7 @@ fn healthcheck(bind_addr: &str) -> Result<(), Failure> {
         println!("healthy");
         Ok(())
     } else {
-        Err(unhealthy(format!("/healthz answered {status:?}")))
+        Err(unhealthy(format!("{path} answered {status:?}")))
     }
 }
 

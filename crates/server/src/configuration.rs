@@ -180,6 +180,10 @@ pub struct Settings {
     /// trusts what it knows of a user or a token without asking the database. Writes it makes
     /// or hears of (PostgreSQL `NOTIFY`) take effect at once; others within this time.
     pub auth_cache_ttl: Duration,
+    /// `NOTES_URL`, for development: the notes service (`http://127.0.0.1:8001`) that
+    /// `/notes/api/` and `/notes/healthz` are forwarded to, so the frontend reaches it on this
+    /// origin as it does behind nginx. Unset: those paths are 404s.
+    pub notes_url: Option<String>,
     /// Token settings.
     pub jwt: JwtSettings,
 }
@@ -248,9 +252,24 @@ impl Settings {
             auth_cache_ttl: Duration::from_secs(
                 whole_number(&get, "AUTH_CACHE_TTL", 2, 0..=3600)? as u64
             ),
+            notes_url: notes_url(get("NOTES_URL"))?,
             jwt,
         })
     }
+}
+
+fn notes_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    if !raw.starts_with("http://") {
+        return Err(ConfigError::new(
+            "NOTES_URL",
+            "an http:// URL of the notes service, such as http://127.0.0.1:8001",
+            raw,
+        ));
+    }
+    Ok(Some(raw.trim_end_matches('/').to_owned()))
 }
 
 fn whole_number(

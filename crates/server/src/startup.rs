@@ -20,6 +20,7 @@ use crate::db::{Database, DbError, listen};
 use crate::http::HttpSettings;
 use crate::http::middleware::{append_slash, limit_header_fields, negotiate, www_authenticate};
 use crate::routes;
+use crate::routes::notes::NotesUpstream;
 use crate::services::AppState;
 use crate::telemetry::RequestSpan;
 
@@ -79,13 +80,17 @@ impl Application {
             );
         }
         let http = HttpSettings::new(&settings);
-        let server =
-            run(listener, state, http, settings.frontend_dir.clone()).map_err(|source| {
-                StartupError::Bind {
-                    addr: settings.bind_addr.clone(),
-                    source,
-                }
-            })?;
+        let server = run(
+            listener,
+            state,
+            http,
+            settings.frontend_dir.clone(),
+            settings.notes_url.clone(),
+        )
+        .map_err(|source| StartupError::Bind {
+            addr: settings.bind_addr.clone(),
+            source,
+        })?;
         tracing::info!(
             "serving the API at http://{}",
             display_addr(&settings.bind_addr, port)
@@ -174,6 +179,7 @@ pub fn run(
     state: AppState,
     http: HttpSettings,
     frontend_dir: PathBuf,
+    notes_url: Option<String>,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let http = web::Data::new(http);
@@ -187,6 +193,9 @@ pub fn run(
             .wrap(from_fn(limit_header_fields))
             .wrap(TracingLogger::<RequestSpan>::new())
             .configure(routes::configure)
+            .configure(|cfg| {
+                routes::notes::configure(cfg, notes_url.clone().map(NotesUpstream::new))
+            })
             .configure(|cfg| routes::frontend::configure(cfg, &frontend_dir))
             .default_service(web::to(routes::not_found))
     })

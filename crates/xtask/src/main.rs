@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
-//! - `serve`: builds the frontend and the server, and serves both at http://127.0.0.1:8000.
+//! - `serve`: builds the frontend, the server and the notes service, and serves them at
+//!   http://127.0.0.1:8000 (the notes API through the server, as nginx routes it in production).
 //! - `test`: builds what the tests need and runs every test.
 //! - `frontend`: builds the frontend into `dist/` only.
 //! - `docs`: builds the book into `target/book/`.
@@ -17,11 +18,15 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [args...]
 
 Commands:
-  serve [server args...]   build the frontend and the server, serve both at http://127.0.0.1:8000
+  serve [--es256] [server args...]
+                           build and serve the frontend, the API and the notes service at
+                           http://127.0.0.1:8000 (--es256: sign with published keys, so the
+                           Notes page works; the default is the tutorial's HS256)
   test [test filter...]    run every test (PostgreSQL too when TEST_DATABASE_URL is set)
   frontend                 build the frontend into dist/
   docs                     build the book into target/book/ (installs mdBook the first time)
   bench [--save]           benchmark against the Django + simplejwt peer (needs wrk, python3)
+  bench rotation           a key rotation under load: auth server + notes service (needs wrk)
 ";
 
 fn main() -> ExitCode {
@@ -55,21 +60,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(server_args: &[String]) -> Result<(), String> {
-    frontend::build(&workspace_root())?;
-    step("building the server (the first build takes a few minutes)");
-    cargo(&["build", "-p", "server"])?;
-    let binary = workspace_root().join("target/debug/server");
-    let args: Vec<&str> = if server_args.is_empty() {
-        vec!["serve"]
+fn serve(args: &[String]) -> Result<(), String> {
+    let es256 = args.first().is_some_and(|arg| arg == "--es256");
+    let server_args = if es256 { &args[1..] } else { args };
+    let root = workspace_root();
+    frontend::build(&root)?;
+    step("building the server and the notes service (the first build takes a few minutes)");
+    cargo(&["build", "-p", "server", "-p", "notes"])?;
+    let mut server = Command::new(root.join("target/debug/server"));
+    server
+        .args(if server_args.is_empty() {
+            vec!["serve".to_owned()]
+        } else {
+            server_args.to_vec()
+        })
+        .current_dir(&root)
+        .env("NOTES_URL", NOTES_URL);
+    if es256 {
+        server
+            .env("JWT_ALGORITHM", "ES256")
+            .env("JWT_KEYS_DIR", ".keys");
+        step("signing with ES256 keys kept in .keys/, published at /.well-known/jwks.json");
     } else {
-        server_args.iter().map(String::as_str).collect()
-    };
-    step("starting the server; Ctrl-C stops it");
-    run(Command::new(binary)
-        .args(args)
-        .current_dir(workspace_root()))
+        step(
+            "signing with HS256, the tutorial's default: the notes service cannot check such \
+             tokens (there is no public key to publish); `cargo xtask serve --es256` signs with \
+             published keys",
+        );
+    }
+    let mut notes = Command::new(root.join("target/debug/notes"))
+        .current_dir(&root)
+        .spawn()
+        .map_err(|error| format!("cannot start the notes service: {error}"))?;
+    step(&format!(
+        "notes service on {NOTES_URL}, reached through http://127.0.0.1:8000/notes/api/"
+    ));
+    step("starting the server; Ctrl-C stops both");
+    let outcome = run(&mut server);
+    let _ = notes.kill();
+    let _ = notes.wait();
+    outcome
 }
+
+/// Where `serve` runs the notes service (its default address).
+const NOTES_URL: &str = "http://127.0.0.1:8001";
 
 fn test(filters: &[String]) -> Result<(), String> {
     match std::env::var("TEST_DATABASE_URL") {

@@ -5,4 +5,5 @@ pub mod hello;
 pub mod home;
 pub mod inspector;
 pub mod login;
+pub mod notes;
 pub mod register;

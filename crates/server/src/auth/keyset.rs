@@ -218,20 +218,8 @@ fn public_jwk(key: &EncodingKey, algorithm: Algorithm) -> Result<Jwk, jsonwebtok
     let mut jwk = Jwk::from_encoding_key(key, algorithm)?;
     jwk.common.key_id = Some(jwk.thumbprint(ThumbprintHash::SHA256)?);
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    jwk.common.key_algorithm = Some(key_algorithm(algorithm));
+    jwk.common.key_algorithm = Some(KeyAlgorithm::from(algorithm));
     Ok(jwk)
-}
-
-fn key_algorithm(algorithm: Algorithm) -> KeyAlgorithm {
-    match algorithm {
-        Algorithm::RS256 => KeyAlgorithm::RS256,
-        Algorithm::RS384 => KeyAlgorithm::RS384,
-        Algorithm::RS512 => KeyAlgorithm::RS512,
-        Algorithm::ES256 => KeyAlgorithm::ES256,
-        Algorithm::ES384 => KeyAlgorithm::ES384,
-        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
-        _ => KeyAlgorithm::HS256,
-    }
 }
 
 /// A private key in PEM form for `algorithm`, with its public JWK, if `pem` is one.

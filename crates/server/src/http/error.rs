@@ -49,6 +49,10 @@ pub enum ApiError {
     /// 415 `{"detail": "Unsupported media type \"text/plain\" in request."}`.
     #[error("Unsupported media type \"{0}\" in request.")]
     UnsupportedMediaType(String),
+    /// 503: the notes service, which [`crate::routes::notes`] forwards to in development, did
+    /// not answer (the cause is logged).
+    #[error("Service temporarily unavailable.")]
+    NotesUnavailable(String),
     /// 431: a request header longer than the app server reads (gunicorn's limit).
     #[error("Request header fields too large.")]
     HeaderFieldsTooLarge,
@@ -115,6 +119,9 @@ impl ApiError {
             Self::Service(ServiceError::Unavailable(cause)) => {
                 tracing::warn!(cause = %ErrorChain(cause), "database unavailable");
             }
+            Self::NotesUnavailable(cause) => {
+                tracing::warn!(%cause, "the notes service did not answer");
+            }
             _ => {}
         }
     }
@@ -161,6 +168,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::NotesUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod frontend;
 mod health;
 mod hello;
 mod keys;
+pub mod notes;
 mod register;
 mod session;
 mod token;
@@ -27,7 +28,15 @@ use crate::http::input::field_names;
 /// Where the API's paths live; every path [`configure`] registers starts with one of these.
 /// The frontend's single-page-app fallback never answers under them (nginx's config keeps the
 /// same list in its `location` blocks).
-pub const API_PREFIXES: [&str; 5] = ["/api", "/hello/", "/ping/", "/healthz", "/.well-known/"];
+pub const API_PREFIXES: [&str; 7] = [
+    "/api",
+    "/hello/",
+    "/ping/",
+    "/healthz",
+    "/.well-known/",
+    "/notes/api/",
+    "/notes/healthz",
+];
 
 /// The media types the API renders and parses, as `OPTIONS` lists them.
 const RENDERS: [&str; 1] = ["application/json"];

@@ -14,6 +14,7 @@ mod families;
 mod frontend;
 mod health;
 mod keys;
+mod notes_forward;
 mod parity;
 mod propagation;
 mod protected;

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use thirtyfour::prelude::*;
 
 /// The workspace root (where `dist/` is built).
@@ -297,6 +297,68 @@ impl ServerProcess {
 }
 
 impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `notes` binary, built beside `server` (built now when a filtered `cargo test` did not).
+fn notes_binary() -> Result<PathBuf> {
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_server")).with_file_name("notes");
+    if !binary.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "notes"])
+            .status()?;
+        ensure!(status.success(), "cargo build -p notes failed ({status})");
+    }
+    Ok(binary)
+}
+
+/// A `notes` process trusting the keys at `jwks_url`, on its own SQLite file.
+pub struct NotesProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl NotesProcess {
+    /// Starts it; returns once it says where it listens.
+    pub fn start(jwks_url: &str) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut child = Command::new(notes_binary()?)
+            .current_dir(dir.path())
+            .env("NOTES_BIND_ADDR", "127.0.0.1:0")
+            .env("AUTH_JWKS_URL", jwks_url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the notes binary")?;
+        let log = Arc::new(Mutex::new(String::new()));
+        match read_announced(
+            child.stderr.take().expect("piped"),
+            "serving the notes API at ",
+            Duration::from_secs(20),
+            log.clone(),
+        ) {
+            Ok(base) => Ok(Self {
+                child,
+                base,
+                _dir: dir,
+            }),
+            Err(error) => {
+                let why = post_mortem(&mut child, &log);
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the notes service did not say where it listens ({error}); it {why}")
+            }
+        }
+    }
+}
+
+impl Drop for NotesProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -9,4 +9,5 @@ mod browser;
 mod deployment;
 mod docs;
 mod exercises;
+mod notes;
 mod stack;

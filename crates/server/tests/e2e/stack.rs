@@ -12,21 +12,23 @@ use serde_json::{Value, json};
 
 use crate::browser::register_and_log_in;
 use crate::harness::{
-    ServerProcess, drain, exclusive, find_tool, missing, post_mortem, start_twice, wait_until,
-    wait_until_blocking, with_browser, workspace_root,
+    NotesProcess, ServerProcess, drain, exclusive, find_tool, missing, post_mortem, start_twice,
+    wait_until, wait_until_blocking, with_browser, workspace_root,
 };
 use crate::postgres::{self, ScratchDatabase};
 
-const SECRET: &str = "stack-tests-signing-key-0123456789abcdef";
 const PASSWORD: &str = "correct-horse-battery";
 
-/// nginx in front of two replicas on one database.
+/// nginx in front of two replicas on one database, signing with ES256 keys from one shared
+/// key directory (as the compose stack's volume), and the notes service.
 struct Stack {
     /// nginx: `http://127.0.0.1:PORT`.
     base: String,
     replicas: Vec<ServerProcess>,
     nginx: Child,
     dir: tempfile::TempDir,
+    _notes: NotesProcess,
+    _keys: tempfile::TempDir,
     _database: ScratchDatabase,
 }
 
@@ -42,15 +44,19 @@ impl Stack {
             return Ok(None);
         };
         let database = ScratchDatabase::create(&admin_url);
+        let keys = tempfile::tempdir()?;
+        let keys_dir = keys.path().to_string_lossy().into_owned();
         let settings = [
             ("DATABASE_URL", database.url.as_str()),
-            ("SECRET_KEY", SECRET),
+            ("JWT_ALGORITHM", "ES256"),
+            ("JWT_KEYS_DIR", keys_dir.as_str()),
             ("TRUSTED_PROXIES", "127.0.0.1"),
         ];
         let replicas = vec![
             ServerProcess::start(&settings)?,
             ServerProcess::start(&settings)?,
         ];
+        let notes = NotesProcess::start(&replicas[0].url("/.well-known/jwks.json"))?;
         let upstreams: String = replicas
             .iter()
             .map(|r| {
@@ -60,12 +66,16 @@ impl Stack {
                 )
             })
             .collect();
-        let (nginx, dir, port) = start_twice("nginx", || start_nginx(&nginx, &upstreams))?;
+        let notes_upstream = format!("server {};", notes.base.trim_start_matches("http://"));
+        let (nginx, dir, port) =
+            start_twice("nginx", || start_nginx(&nginx, &upstreams, &notes_upstream))?;
         Ok(Some(Self {
             base: format!("http://127.0.0.1:{port}"),
             replicas,
             nginx,
             dir,
+            _notes: notes,
+            _keys: keys,
             _database: database,
         }))
     }
@@ -90,12 +100,16 @@ impl Drop for Stack {
 /// Starts nginx on a free port in a fresh directory, and waits until it listens. Everything it
 /// reads (its config and the built frontend) is copied into that directory, which nginx's
 /// unprivileged workers can enter wherever the checkout lies.
-fn start_nginx(nginx: &Path, upstreams: &str) -> Result<(Child, tempfile::TempDir, u16)> {
+fn start_nginx(
+    nginx: &Path,
+    upstreams: &str,
+    notes_upstream: &str,
+) -> Result<(Child, tempfile::TempDir, u16)> {
     let dir = tempfile::tempdir()?;
     set_mode(dir.path(), 0o755)?;
     copy_readable(&workspace_root().join("dist"), &dir.path().join("dist"))?;
     let port = free_port()?;
-    render_config(dir.path(), port, upstreams)?;
+    render_config(dir.path(), port, upstreams, notes_upstream)?;
     let mut child = Command::new(nginx)
         .arg("-p")
         .arg(dir.path())
@@ -148,7 +162,7 @@ fn copy_readable(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Fills the template's placeholders for loopback; the same file the `web` image renders.
-fn render_config(dir: &Path, port: u16, upstreams: &str) -> Result<()> {
+fn render_config(dir: &Path, port: u16, upstreams: &str, notes_upstream: &str) -> Result<()> {
     let nginx_dir = workspace_root().join("nginx");
     let template = std::fs::read_to_string(nginx_dir.join("nginx.conf.template"))?;
     let rendered = template
@@ -156,7 +170,8 @@ fn render_config(dir: &Path, port: u16, upstreams: &str) -> Result<()> {
         .replace("${NGINX_RUNTIME_DIR}", &dir.to_string_lossy())
         .replace("${NGINX_DIST_DIR}", &dir.join("dist").to_string_lossy())
         .replace("${NGINX_RESOLVER}", "")
-        .replace("${NGINX_UPSTREAMS}", upstreams);
+        .replace("${NGINX_UPSTREAMS}", upstreams)
+        .replace("${NGINX_NOTES_UPSTREAMS}", notes_upstream);
     ensure!(
         !rendered.contains("${NGINX_"),
         "a placeholder of nginx.conf.template was left unfilled"
@@ -281,6 +296,65 @@ async fn a_token_from_one_replica_works_on_the_other_and_logout_holds_on_both() 
             "refresh on B after logout on A: {status} {body}"
         );
         println!("minted on A, accepted on B: 200; blacklisted on A, refused on B: 401");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_notes_service_behind_nginx_trusts_tokens_of_both_replicas_through_jwks() {
+    on_stack(async |stack| {
+        let (a, b) = (
+            stack.replicas[0].base.clone(),
+            stack.replicas[1].base.clone(),
+        );
+        let from_a = user_with_tokens(&a, "ada").await?["access"].clone();
+        let from_b = user_with_tokens(&b, "bob").await?["access"].clone();
+        let jwks = client()
+            .get(stack.url("/.well-known/jwks.json"))
+            .send()
+            .await?;
+        ensure!(
+            jwks.headers()["cache-control"] == "public, max-age=300",
+            "JWKS through nginx: {:?}",
+            jwks.headers()
+                .get_all("cache-control")
+                .iter()
+                .collect::<Vec<_>>()
+        );
+        let published: Value = jwks.json().await?;
+        ensure!(
+            published["keys"]
+                .as_array()
+                .is_some_and(|keys| keys.len() == 1),
+            "{published}"
+        );
+
+        for (token, text) in [(&from_a, "minted by A"), (&from_b, "minted by B")] {
+            let created = client()
+                .post(stack.url("/notes/api/notes/"))
+                .bearer_auth(token.as_str().context("access")?)
+                .json(&json!({"text": text}))
+                .send()
+                .await?;
+            ensure!(
+                created.status() == 201,
+                "notes through nginx: {}",
+                created.status()
+            );
+        }
+        let listed: Value = client()
+            .get(stack.url("/notes/api/notes/"))
+            .bearer_auth(from_b.as_str().context("access")?)
+            .send()
+            .await?
+            .json()
+            .await?;
+        ensure!(
+            listed[0]["text"] == "minted by B" && listed.as_array().map(Vec::len) == Some(1),
+            "{listed}"
+        );
+        println!("one key set shared by both replicas; the notes service took tokens of each");
         Ok(())
     })
     .await;

@@ -6,6 +6,9 @@
 //! `BENCH_CONNECTIONS` (default 32); `BENCH_ONLY=hello` runs only the scenarios whose name
 //! contains "hello". With `BENCH_DATABASE_URL=postgres://...` (a database of its own: the
 //! server creates its tables there), this server also runs on PostgreSQL.
+//!
+//! `cargo xtask bench rotation` is another benchmark: a key rotation under load
+//! ([`rotation`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,7 @@ use crate::{cargo, step};
 
 mod client;
 mod report;
+mod rotation;
 mod rss;
 mod stacks;
 mod wrk;
@@ -51,6 +55,9 @@ struct Row {
 
 /// Runs the benchmark.
 pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
+    if args.first().is_some_and(|arg| arg == "rotation") {
+        return rotation::run_rotation(root);
+    }
     let save = args.iter().any(|a| a == "--save");
     let seconds = env_number("BENCH_SECONDS", 5);
     let rounds = env_number("BENCH_ROUNDS", 2);

@@ -53,7 +53,7 @@ pub(super) fn start_ours(
         .env("FRONTEND_DIR", "/nonexistent")
         .env("RUST_LOG", "warn")
         .envs(settings.iter().copied());
-    let side = spawn(command, port)?;
+    let side = spawn(command, port, "/ping/")?;
     let created = http_post_json(
         &side.base,
         "/api/register/",
@@ -113,10 +113,12 @@ pub(super) fn start_peer(
         ])
         .args(["--log-level", "warning", "peer.wsgi:application"]);
     envs(&mut gunicorn);
-    spawn(gunicorn, port)
+    spawn(gunicorn, port, "/ping/")
 }
 
-pub(super) fn spawn(mut command: Command, port: u16) -> Result<Side, String> {
+/// Starts `command` in a process group of its own and waits (up to 30 s) until `ready_path`
+/// answers 200 on `port`.
+pub(super) fn spawn(mut command: Command, port: u16, ready_path: &str) -> Result<Side, String> {
     use std::os::unix::process::CommandExt;
     let child = command
         .process_group(0)
@@ -128,7 +130,7 @@ pub(super) fn spawn(mut command: Command, port: u16) -> Result<Side, String> {
         child,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while http_get(&side.base, "/ping/").map(|(status, _)| status) != Ok(200) {
+    while http_get(&side.base, ready_path).map(|(status, _)| status) != Ok(200) {
         if Instant::now() > deadline {
             return Err(format!("{} did not come up", side.base));
         }

@@ -1,0 +1,133 @@
+//! The notes service's settings, from the environment (and `.env`). It is told where the auth
+//! server publishes its keys and what its tokens must say; it holds no secret.
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::store::StoreUrl;
+
+/// Everything the service is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `NOTES_BIND_ADDR`, default `127.0.0.1:8001`. Port 0 picks a free port.
+    pub bind_addr: String,
+    /// `NOTES_DATABASE_URL`, default `sqlite://notes.sqlite3`.
+    pub database_url: StoreUrl,
+    /// `AUTH_JWKS_URL`, default `http://127.0.0.1:8000/.well-known/jwks.json`: the auth server's
+    /// published keys.
+    pub jwks_url: String,
+    /// `AUTH_ALGORITHM`, default `ES256`: the only algorithm accepted, whatever a token says.
+    pub algorithm: Algorithm,
+    /// `AUTH_ISSUER`: when set, tokens must carry this `iss`.
+    pub issuer: Option<String>,
+    /// `AUTH_AUDIENCE`: when set, tokens must carry this `aud`.
+    pub audience: Option<String>,
+    /// `AUTH_USER_ID_CLAIM`, default `user_id`: the claim naming the user.
+    pub user_id_claim: String,
+    /// `AUTH_JWKS_MAX_AGE` in seconds, default 300: the longest a fetched key set is kept
+    /// (shorter when the auth server's `Cache-Control` says so). A retired key stops verifying
+    /// here within this time.
+    pub jwks_max_age: Duration,
+    /// `AUTH_JWKS_TIMEOUT` in milliseconds, default 2000: how long a fetch of the keys may take.
+    pub jwks_timeout: Duration,
+}
+
+/// A setting with a value the service cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: expected {expected}, got {got:?}")]
+pub struct SettingError {
+    /// The variable.
+    pub variable: &'static str,
+    /// What it should be.
+    pub expected: &'static str,
+    /// What it was.
+    pub got: String,
+}
+
+impl Settings {
+    /// Settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Settings from any lookup; unset and empty mean the default.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let jwks_url = get("AUTH_JWKS_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:8000/.well-known/jwks.json".into());
+        if !jwks_url.starts_with("http://") && !jwks_url.starts_with("https://") {
+            return Err(SettingError {
+                variable: "AUTH_JWKS_URL",
+                expected: "an http:// or https:// URL",
+                got: jwks_url,
+            });
+        }
+        Ok(Self {
+            bind_addr: get("NOTES_BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8001".into()),
+            database_url: StoreUrl::parse(
+                &get("NOTES_DATABASE_URL").unwrap_or_else(|| "sqlite://notes.sqlite3".into()),
+            ),
+            jwks_url,
+            algorithm: algorithm(get("AUTH_ALGORITHM"))?,
+            issuer: get("AUTH_ISSUER"),
+            audience: get("AUTH_AUDIENCE"),
+            user_id_claim: get("AUTH_USER_ID_CLAIM").unwrap_or_else(|| "user_id".into()),
+            jwks_max_age: max_age_seconds(get("AUTH_JWKS_MAX_AGE"))?,
+            jwks_timeout: milliseconds(get("AUTH_JWKS_TIMEOUT"))?,
+        })
+    }
+}
+
+/// Only key-pair algorithms: with HMAC there would be a secret to share, the very thing this
+/// service exists to show is not needed.
+fn algorithm(raw: Option<String>) -> Result<Algorithm, SettingError> {
+    let Some(raw) = raw else {
+        return Ok(Algorithm::ES256);
+    };
+    match raw.trim() {
+        "ES256" => Ok(Algorithm::ES256),
+        "ES384" => Ok(Algorithm::ES384),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        "RS256" => Ok(Algorithm::RS256),
+        "RS384" => Ok(Algorithm::RS384),
+        "RS512" => Ok(Algorithm::RS512),
+        _ => Err(SettingError {
+            variable: "AUTH_ALGORITHM",
+            expected: "one of ES256, ES384, EdDSA, RS256, RS384, RS512 (a key pair: HMAC has no public key)",
+            got: raw,
+        }),
+    }
+}
+
+fn milliseconds(raw: Option<String>) -> Result<Duration, SettingError> {
+    let Some(raw) = raw else {
+        return Ok(Duration::from_millis(2000));
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| (1..=60_000).contains(ms))
+        .map(Duration::from_millis)
+        .ok_or(SettingError {
+            variable: "AUTH_JWKS_TIMEOUT",
+            expected: "milliseconds, from 1 to 60000",
+            got: raw,
+        })
+}
+
+fn max_age_seconds(raw: Option<String>) -> Result<Duration, SettingError> {
+    let Some(raw) = raw else {
+        return Ok(Duration::from_secs(300));
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| (1..=3600).contains(seconds))
+        .map(Duration::from_secs)
+        .ok_or(SettingError {
+            variable: "AUTH_JWKS_MAX_AGE",
+            expected: "seconds, from 1 to 3600",
+            got: raw,
+        })
+}

@@ -1,0 +1,284 @@
+//! Trusting tokens through the published keys alone: rotation while both services run, the
+//! auth server unreachable, and the header tricks that must not pick a key.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+use server::auth::keyset;
+
+use crate::helpers::*;
+
+/// A compact JWS of `claims` under a header the test wrote.
+fn sign_raw(header: &Value, claims: &Value, key: &EncodingKey, algorithm: Algorithm) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
+    );
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm).unwrap();
+    format!("{input}.{signature}")
+}
+
+fn payload_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// An ES256 key the auth server never had.
+fn attacker_key() -> EncodingKey {
+    let pem = keyset::generate_private_key(Algorithm::ES256).unwrap();
+    EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()
+}
+
+/// Logs in until the auth server signs with `kid` (it reads its key directory every few
+/// seconds); fails after 10 s.
+async fn access_token_signed_by(auth: &AuthServer, username: &str, kid: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let access = auth.log_in(username).await["access"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if header_of(&access)["kid"] == kid {
+            return access;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still not signing with {kid}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[actix_web::test]
+async fn a_rotation_while_both_run_keeps_old_tokens_and_accepts_new_ones_at_once() {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(keys.path(), &[]);
+    let notes = NotesService::start(&auth.jwks_url(), &[("AUTH_JWKS_MAX_AGE", "1")]);
+    let old_token = auth.access_token_for("ada").await;
+    let old = header_of(&old_token)["kid"].as_str().unwrap().to_owned();
+    json_body(notes.list(&old_token).await, 200).await;
+
+    let new = keyset::add_key(keys.path(), Algorithm::ES256).unwrap();
+    let new_token = access_token_signed_by(&auth, "ada", &new).await;
+
+    assert_ne!(old, new);
+    json_body(notes.list(&new_token).await, 200).await;
+    json_body(notes.list(&old_token).await, 200).await;
+
+    keyset::retire_key(keys.path(), &old).unwrap();
+    let started = Instant::now();
+    while notes.list(&old_token).await.status() == 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the retired key still verifies"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    assert_json(
+        notes.list(&old_token).await,
+        401,
+        access_token_refused("Token is invalid"),
+    )
+    .await;
+    json_body(notes.list(&new_token).await, 200).await;
+}
+
+#[actix_web::test]
+async fn with_the_auth_server_down_cached_keys_still_verify() {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(keys.path(), &[]);
+    let notes = NotesService::start(&auth.jwks_url(), &[("AUTH_JWKS_MAX_AGE", "1")]);
+    let token = auth.access_token_for("ada").await;
+    json_body(notes.list(&token).await, 200).await;
+
+    auth.stop().await;
+    // Past the set's max age: the refetch fails, and the set held still verifies.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    json_body(notes.list(&token).await, 200).await;
+    json_body(
+        notes.create(&token, &json!({"text": "still here"})).await,
+        201,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn with_the_auth_server_down_and_nothing_cached_the_answer_is_a_503() {
+    let (_keys, auth, _notes) = both();
+    let token = auth.access_token_for("ada").await;
+    let unreachable = format!("http://127.0.0.1:{}/.well-known/jwks.json", closed_port());
+    let notes = NotesService::start(&unreachable, &[]);
+
+    let response = notes.list(&token).await;
+
+    assert_eq!(response.headers()["Retry-After"], "2");
+    assert_json(
+        response,
+        503,
+        json!({"detail": "Service temporarily unavailable."}),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_token_of_a_key_nobody_published_is_invalid() {
+    let (_keys, auth, notes) = both();
+    let token = auth.access_token_for("ada").await;
+    let claims = payload_of(&token);
+
+    for kid in ["unknown", "../../dev/null", "' OR '1'='1"] {
+        let forged = sign_raw(
+            &json!({"alg": "ES256", "kid": kid, "typ": "JWT"}),
+            &claims,
+            &attacker_key(),
+            Algorithm::ES256,
+        );
+        assert_json(
+            notes.list(&forged).await,
+            401,
+            access_token_refused("Token is invalid"),
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn an_hs256_token_keyed_with_the_published_key_is_refused() {
+    let (_keys, auth, notes) = both();
+    let token = auth.access_token_for("ada").await;
+    let kid = header_of(&token)["kid"].clone();
+    let published = reqwest::get(auth.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let forged = sign_raw(
+        &json!({"alg": "HS256", "kid": kid, "typ": "JWT"}),
+        &payload_of(&token),
+        &EncodingKey::from_secret(published.as_bytes()),
+        Algorithm::HS256,
+    );
+
+    assert_json(
+        notes.list(&forged).await,
+        401,
+        access_token_refused("Token is invalid"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn key_urls_in_a_header_are_never_fetched() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    actix_web::rt::spawn(async move {
+        while listener.accept().await.is_ok() {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let (_keys, auth, notes) = both();
+    let token = auth.access_token_for("ada").await;
+    let attacker = attacker_key();
+    let attacker_jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&attacker, Algorithm::ES256).unwrap();
+
+    let forged = sign_raw(
+        &json!({"alg": "ES256", "typ": "JWT", "kid": "attacker", "jku": url, "x5u": url, "jwk": attacker_jwk}),
+        &payload_of(&token),
+        &attacker,
+        Algorithm::ES256,
+    );
+
+    assert_json(
+        notes.list(&forged).await,
+        401,
+        access_token_refused("Token is invalid"),
+    )
+    .await;
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "a key URL was fetched"
+    );
+}
+
+#[actix_web::test]
+async fn a_flood_of_unknown_kids_fetches_the_keys_at_most_once_a_second() {
+    let (_keys, auth, _notes) = both();
+    let token = auth.access_token_for("ada").await;
+    let published = reqwest::get(auth.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let jwks = counting_jwks_server(published, fetches.clone());
+    let notes = NotesService::start(&jwks, &[]);
+    json_body(notes.list(&token).await, 200).await;
+    let started = Instant::now();
+
+    let forged: Vec<String> = (0..40)
+        .map(|i| {
+            sign_raw(
+                &json!({"alg": "ES256", "kid": format!("made-up-{i}"), "typ": "JWT"}),
+                &payload_of(&token),
+                &attacker_key(),
+                Algorithm::ES256,
+            )
+        })
+        .collect();
+    let answers = futures_util::future::join_all(forged.iter().map(|t| notes.list(t))).await;
+
+    let elapsed = started.elapsed().as_secs() as usize;
+    assert!(answers.iter().all(|a| a.status() == 401));
+    let fetched = fetches.load(Ordering::SeqCst);
+    println!("{fetched} fetches of the key set for 41 requests in {elapsed} s");
+    assert!(fetched <= 2 + elapsed, "{fetched} fetches in {elapsed} s");
+}
+
+/// An HTTP server answering every request with `jwks`, counting them: the auth server's set,
+/// served by something that can count.
+fn counting_jwks_server(jwks: String, count: Arc<AtomicUsize>) -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(move || {
+        let jwks = jwks.clone();
+        let count = count.clone();
+        App::new().default_service(web::to(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let body = jwks.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(body)
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    format!("http://{address}/.well-known/jwks.json")
+}
