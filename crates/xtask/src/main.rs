@@ -6,10 +6,12 @@
 //! - `frontend`: builds the frontend into `dist/` only.
 //! - `docs`: builds the book into `target/book/`.
 //! - `bench`: this server against the Django peer, side by side.
+//! - `stack`: the Docker compose stack, built, started, checked and taken down.
 
 mod bench;
 mod docs;
 mod frontend;
+mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -27,6 +29,9 @@ Commands:
   docs                     build the book into target/book/ (installs mdBook the first time)
   bench [--save]           benchmark against the Django + simplejwt peer (needs wrk, python3)
   bench rotation           a key rotation under load: auth server + notes service (needs wrk)
+  stack [--from-source]    build the Docker images, run docker-compose.yml and check it over
+                           HTTPS (needs docker.io, docker-compose, curl, wrk; mmdebstrap where
+                           Docker Hub cannot be reached)
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Some("frontend") => frontend::build(&workspace_root()).map(drop),
         Some("docs") => docs::build(&workspace_root()).map(drop),
         Some("bench") => bench::run_all(&workspace_root(), &rest),
+        Some("stack") => stack::run(&workspace_root(), &rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -126,6 +132,10 @@ fn test(filters: &[String]) -> Result<(), String> {
         args.extend(filters.iter().map(String::as_str));
     }
     cargo(&args)?;
+    if filters.is_empty() {
+        step("the Docker stack test (cargo xtask stack)");
+        stack::run_for_tests(&workspace_root())?;
+    }
     step("all tests passed");
     Ok(())
 }

@@ -68,10 +68,14 @@ fn every_dockerfile_passes_hadolint() {
         return;
     };
     let root = workspace_root();
-    let dockerfiles: Vec<PathBuf> = ["crates/server/Dockerfile", "nginx/Dockerfile"]
-        .iter()
-        .map(|path| root.join(path))
-        .collect();
+    let dockerfiles: Vec<PathBuf> = [
+        "crates/server/Dockerfile",
+        "nginx/Dockerfile",
+        "postgres/Dockerfile",
+    ]
+    .iter()
+    .map(|path| root.join(path))
+    .collect();
     for dockerfile in dockerfiles {
         assert!(dockerfile.is_file(), "{} is missing", dockerfile.display());
         let output = Command::new(&hadolint)

@@ -171,7 +171,15 @@ fn render_config(dir: &Path, port: u16, upstreams: &str, notes_upstream: &str) -
         .replace("${NGINX_DIST_DIR}", &dir.join("dist").to_string_lossy())
         .replace("${NGINX_RESOLVER}", "")
         .replace("${NGINX_UPSTREAMS}", upstreams)
-        .replace("${NGINX_NOTES_UPSTREAMS}", notes_upstream);
+        .replace("${NGINX_NOTES_UPSTREAMS}", notes_upstream)
+        // Plain HTTP here (the Docker stack serves HTTPS: `cargo xtask stack` checks it); the
+        // redirect server answers on the port after nginx's.
+        .replace("${NGINX_TLS}", "")
+        .replace(
+            "${NGINX_REDIRECT_LISTEN}",
+            &format!("127.0.0.1:{}", port + 1),
+        )
+        .replace("${NGINX_HTTPS_PORT}", &port.to_string());
     ensure!(
         !rendered.contains("${NGINX_"),
         "a placeholder of nginx.conf.template was left unfilled"
@@ -184,10 +192,15 @@ fn render_config(dir: &Path, port: u16, upstreams: &str, notes_upstream: &str) -
     Ok(())
 }
 
+/// A free port whose successor is free too: nginx's, and its redirect server's.
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = first.local_addr()?.port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return Ok(port);
+        }
+    }
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
@@ -355,6 +368,47 @@ async fn the_notes_service_behind_nginx_trusts_tokens_of_both_replicas_through_j
             "{listed}"
         );
         println!("one key set shared by both replicas; the notes service took tokens of each");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn plain_http_is_redirected_to_https() {
+    on_stack(async |stack| {
+        let port: u16 = stack.base.rsplit(':').next().context("a port")?.parse()?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+
+        let answer = client
+            .get(format!("http://127.0.0.1:{}/hello?x=1", port + 1))
+            .send()
+            .await?;
+
+        ensure!(answer.status() == 308, "status {}", answer.status());
+        let location = answer.headers()["location"].to_str()?;
+        ensure!(
+            location == format!("https://127.0.0.1:{port}/hello?x=1"),
+            "Location: {location}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_hello_page_is_the_app_not_a_redirect_to_the_api() {
+    on_stack(async |stack| {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+
+        let page = client.get(stack.url("/hello")).send().await?;
+
+        ensure!(page.status() == 200, "GET /hello: {}", page.status());
+        let body = page.text().await?;
+        ensure!(body.contains("<html"), "GET /hello is not the app: {body}");
         Ok(())
     })
     .await;

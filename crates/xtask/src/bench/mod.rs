@@ -38,13 +38,16 @@ const BCRYPT_COST: u32 = 12;
 
 /// What one wrk run measured.
 #[derive(Debug, Clone, Default)]
-struct Figures {
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-    peak_rss_mib: f64,
+pub(crate) struct Figures {
+    pub(crate) requests_per_second: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    /// Failed requests: non-2xx/3xx answers and socket errors.
+    pub(crate) errors: u64,
+    pub(crate) peak_rss_mib: f64,
 }
+
+pub(crate) use wrk::parse_wrk;
 
 /// One row of the table: a scenario on both sides.
 struct Row {

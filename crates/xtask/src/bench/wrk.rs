@@ -147,7 +147,7 @@ pub(super) fn hello_during_flood(
     figures
 }
 
-pub(super) fn parse_wrk(text: &str) -> Option<Figures> {
+pub(crate) fn parse_wrk(text: &str) -> Option<Figures> {
     let mut figures = Figures::default();
     for line in text.lines().map(str::trim) {
         if let Some(rate) = line.strip_prefix("Requests/sec:") {
