@@ -73,12 +73,18 @@ impl Verifier {
         // `exp` is checked below, as the auth server checks it (expired at `exp`, not after).
         validation.validate_exp = false;
         validation.required_spec_claims.clear();
+        // A claim that is checked must also be present: the library skips a check whose claim
+        // a token simply leaves out.
         match &self.settings.audience {
-            Some(audience) => validation.set_audience(&[audience]),
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.required_spec_claims.insert("aud".to_owned());
+            }
             None => validation.validate_aud = false,
         }
         if let Some(issuer) = &self.settings.issuer {
             validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".to_owned());
         }
         validation
     }

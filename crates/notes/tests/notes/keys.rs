@@ -282,3 +282,56 @@ fn counting_jwks_server(jwks: String, count: Arc<AtomicUsize>) -> String {
     actix_web::rt::spawn(server.run());
     format!("http://{address}/.well-known/jwks.json")
 }
+
+#[actix_web::test]
+async fn issuer_and_audience_must_be_the_ones_the_notes_service_expects() {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(
+        keys.path(),
+        &[
+            ("JWT_ISSUER", "https://auth.example"),
+            ("JWT_AUDIENCE", "notes"),
+        ],
+    );
+    let expected = [
+        ("AUTH_ISSUER", "https://auth.example"),
+        ("AUTH_AUDIENCE", "notes"),
+    ];
+    let notes = NotesService::start(&auth.jwks_url(), &expected);
+    let billing = NotesService::start(
+        &auth.jwks_url(),
+        &[
+            ("AUTH_ISSUER", "https://auth.example"),
+            ("AUTH_AUDIENCE", "billing"),
+        ],
+    );
+    let token = auth.access_token_for("ada").await;
+
+    json_body(notes.list(&token).await, 200).await;
+    assert_json(
+        billing.list(&token).await,
+        401,
+        access_token_refused("Token is invalid"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_token_without_the_expected_issuer_and_audience_is_refused() {
+    let (_keys, auth, _notes) = both();
+    let notes = NotesService::start(
+        &auth.jwks_url(),
+        &[
+            ("AUTH_ISSUER", "https://auth.example"),
+            ("AUTH_AUDIENCE", "notes"),
+        ],
+    );
+    let token = auth.access_token_for("ada").await;
+
+    assert_json(
+        notes.list(&token).await,
+        401,
+        access_token_refused("Token is invalid"),
+    )
+    .await;
+}
