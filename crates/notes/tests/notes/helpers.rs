@@ -7,6 +7,8 @@ use actix_web::dev::ServerHandle;
 use reqwest::Response;
 use serde_json::{Value, json};
 
+pub use crate::answers::{access_token_refused, assert_json, header_of, json_body, payload_of};
+
 /// The password of every test user.
 pub const PASSWORD: &str = "correct-horse-battery";
 
@@ -171,53 +173,4 @@ pub fn both() -> (tempfile::TempDir, AuthServer, NotesService) {
     let auth = AuthServer::start(keys.path(), &[]);
     let notes = NotesService::start(&auth.jwks_url(), &[]);
     (keys, auth, notes)
-}
-
-/// Asserts the status and exact JSON body, and the challenge on a 401.
-pub async fn assert_json(response: Response, status: u16, body: Value) {
-    let actual = response.status().as_u16();
-    let challenge = response
-        .headers()
-        .get("WWW-Authenticate")
-        .map(|v| v.to_str().expect("ASCII").to_owned());
-    let content_type = response
-        .headers()
-        .get("Content-Type")
-        .map(|v| v.to_str().expect("ASCII").to_owned());
-    let text = response.text().await.expect("a body");
-    assert_eq!(actual, status, "status; body was {text}");
-    assert_eq!(content_type.as_deref(), Some("application/json"), "{text}");
-    assert_eq!(serde_json::from_str::<Value>(&text).expect("JSON"), body);
-    if status == 401 {
-        assert_eq!(challenge.as_deref(), Some("Bearer realm=\"api\""));
-    }
-}
-
-/// The JSON body of a response with this status.
-pub async fn json_body(response: Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.expect("a body");
-    assert_eq!(actual, status, "status; body was {text}");
-    serde_json::from_str(&text).expect("JSON")
-}
-
-/// simplejwt's 401 for a refused access token.
-pub fn access_token_refused(message: &str) -> Value {
-    json!({
-        "detail": "Given token not valid for any token type",
-        "code": "token_not_valid",
-        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
-    })
-}
-
-/// The decoded header of a JWT.
-pub fn header_of(token: &str) -> Value {
-    use base64::Engine;
-    let header = token.split('.').next().expect("three parts");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .expect("base64url"),
-    )
-    .expect("a JSON header")
 }

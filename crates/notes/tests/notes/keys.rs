@@ -5,35 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use serde_json::{Value, json};
+use serde_json::json;
 use server::auth::keyset;
 
+use crate::forge::{CountingListener, attacker_key, sign_raw};
 use crate::helpers::*;
-
-/// A compact JWS of `claims` under a header the test wrote.
-fn sign_raw(header: &Value, claims: &Value, key: &EncodingKey, algorithm: Algorithm) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
-    );
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm).unwrap();
-    format!("{input}.{signature}")
-}
-
-fn payload_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-/// An ES256 key the auth server never had.
-fn attacker_key() -> EncodingKey {
-    let pem = keyset::generate_private_key(Algorithm::ES256).unwrap();
-    EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()
-}
 
 /// Logs in until the auth server signs with `kid` (it reads its key directory every few
 /// seconds); fails after 10 s.
@@ -188,15 +165,8 @@ async fn an_hs256_token_keyed_with_the_published_key_is_refused() {
 
 #[actix_web::test]
 async fn key_urls_in_a_header_are_never_fetched() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    actix_web::rt::spawn(async move {
-        while listener.accept().await.is_ok() {
-            counted.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let listener = CountingListener::start().await;
+    let url = listener.url.clone();
     let (_keys, auth, notes) = both();
     let token = auth.access_token_for("ada").await;
     let attacker = attacker_key();
@@ -216,11 +186,7 @@ async fn key_urls_in_a_header_are_never_fetched() {
         access_token_refused("Token is invalid"),
     )
     .await;
-    assert_eq!(
-        connections.load(Ordering::SeqCst),
-        0,
-        "a key URL was fetched"
-    );
+    assert_eq!(listener.connections(), 0, "a key URL was fetched");
 }
 
 #[actix_web::test]

@@ -2,8 +2,6 @@
 //! `JWT_KEYS_DIR` while the server runs, and the header tricks that must not pick a key.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,6 +11,7 @@ use jsonwebtoken::jwk::Jwk;
 use serde_json::{Value, json};
 use server::auth::keyset;
 
+use crate::forge::{CountingListener, attacker_key, sign_raw};
 use crate::helpers::*;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -59,32 +58,10 @@ async fn published_within(app: &TestApp, expected: &[&str], deadline: Duration) 
     }
 }
 
-/// A compact JWS of `claims` under a header the test wrote, signed by `key` as `algorithm`.
-fn sign_raw(
-    header: &Value,
-    claims: &Value,
-    key: &jsonwebtoken::EncodingKey,
-    algorithm: Algorithm,
-) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
-    );
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm).unwrap();
-    format!("{input}.{signature}")
-}
-
 /// The private key of `kid` in the key directory.
 fn directory_key(dir: &Path, kid: &str) -> jsonwebtoken::EncodingKey {
     let pem = std::fs::read(dir.join(format!("{kid}.pem"))).expect("the key file");
     jsonwebtoken::EncodingKey::from_ec_pem(&pem).expect("an EC key")
-}
-
-/// An ES256 key nobody gave the server.
-fn attacker_key() -> jsonwebtoken::EncodingKey {
-    let pem = keyset::generate_private_key(Algorithm::ES256).unwrap();
-    jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()
 }
 
 #[actix_web::test]
@@ -287,15 +264,8 @@ async fn a_rotation_signs_with_the_new_key_and_old_tokens_verify_until_it_is_ret
 
 #[actix_web::test]
 async fn key_urls_in_a_header_are_never_fetched_nor_an_embedded_key_used() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    actix_web::rt::spawn(async move {
-        while listener.accept().await.is_ok() {
-            counted.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let listener = CountingListener::start().await;
+    let url = listener.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let app = es256_app(dir.path()).await;
     app.create_user("ada", PASSWORD);
@@ -329,11 +299,7 @@ async fn key_urls_in_a_header_are_never_fetched_nor_an_embedded_key_used() {
         token_not_valid("Token is invalid"),
     )
     .await;
-    assert_eq!(
-        connections.load(Ordering::SeqCst),
-        0,
-        "the server fetched a key URL"
-    );
+    assert_eq!(listener.connections(), 0, "the server fetched a key URL");
 }
 
 #[actix_web::test]

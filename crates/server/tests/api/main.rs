@@ -2,6 +2,10 @@
 //! speaks HTTP to it. Every test runs on SQLite, and on PostgreSQL too when
 //! `TEST_DATABASE_URL` is set; most also run under simplejwt's default token settings.
 
+#[path = "../support/answers.rs"]
+mod answers;
+#[path = "../support/forge.rs"]
+mod forge;
 mod helpers;
 #[path = "../support/postgres.rs"]
 mod postgres;
