@@ -809,7 +809,7 @@ async fn countdown(browser: &Browser) -> Result<i64> {
 
 /// Saves a screenshot under `target/browser-screenshots/`, and into `docs/src/images/` for the
 /// book and the README when `SAVE_README_SCREENSHOTS=1`.
-async fn save_for_book(browser: &Browser, name: &str) -> Result<()> {
+pub async fn save_for_book(browser: &Browser, name: &str) -> Result<()> {
     let shot = screenshot_dir().join(format!("{name}.png"));
     browser.screenshot(&shot).await?;
     if std::env::var("SAVE_README_SCREENSHOTS").is_ok_and(|v| v == "1") {

@@ -3,7 +3,7 @@
 
 use anyhow::{Result, ensure};
 
-use crate::browser::register_and_log_in;
+use crate::browser::{register_and_log_in, save_for_book};
 use crate::harness::{NotesProcess, ServerProcess, exclusive, start_twice, with_browser};
 
 /// The server on a port chosen first, so the notes service can be told its JWKS URL, and the
@@ -61,7 +61,7 @@ async fn the_notes_page_keeps_notes_in_a_service_that_only_has_the_public_keys()
         );
         let kid = std::fs::read_to_string(keys.path().join("current"))?;
         ensure!(key.ends_with(&format!("{}.", kid.trim())), "{key}");
-        Ok(())
+        save_for_book(browser, "notes").await
     })
     .await;
 }
