@@ -15,7 +15,7 @@ pub struct Settings {
     /// `NOTES_DATABASE_URL`, default `sqlite://notes.sqlite3`.
     pub database_url: StoreUrl,
     /// `AUTH_JWKS_URL`, default `http://127.0.0.1:8000/.well-known/jwks.json`: the auth server's
-    /// published keys.
+    /// published keys, over plain HTTP on the internal network.
     pub jwks_url: String,
     /// `AUTH_ALGORITHM`, default `ES256`: the only algorithm accepted, whatever a token says.
     pub algorithm: Algorithm,
@@ -56,10 +56,12 @@ impl Settings {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let jwks_url = get("AUTH_JWKS_URL")
             .unwrap_or_else(|| "http://127.0.0.1:8000/.well-known/jwks.json".into());
-        if !jwks_url.starts_with("http://") && !jwks_url.starts_with("https://") {
+        // This build fetches over plain HTTP only (no TLS client is compiled in): the auth
+        // server is reached on the internal network, behind the TLS that nginx terminates.
+        if !jwks_url.starts_with("http://") {
             return Err(SettingError {
                 variable: "AUTH_JWKS_URL",
-                expected: "an http:// or https:// URL",
+                expected: "an http:// URL of the auth server on the internal network (this build has no TLS client)",
                 got: jwks_url,
             });
         }
@@ -130,4 +132,35 @@ fn max_age_seconds(raw: Option<String>) -> Result<Duration, SettingError> {
             expected: "seconds, from 1 to 3600",
             got: raw,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &'static str, value: &'static str) -> Result<Settings, SettingError> {
+        Settings::from_lookup(|asked| (asked == name).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn an_https_jwks_url_is_refused_at_start_with_the_reason() {
+        let error = with(
+            "AUTH_JWKS_URL",
+            "https://auth.example/.well-known/jwks.json",
+        )
+        .unwrap_err();
+
+        assert_eq!(error.variable, "AUTH_JWKS_URL");
+        assert!(error.expected.contains("no TLS client"), "{error}");
+    }
+
+    #[test]
+    fn an_hmac_algorithm_is_refused() {
+        let error = with("AUTH_ALGORITHM", "HS256").unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            "AUTH_ALGORITHM: expected one of ES256, ES384, EdDSA, RS256, RS384, RS512 (a key pair: HMAC has no public key), got \"HS256\""
+        );
+    }
 }
