@@ -99,15 +99,19 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
 }
 
 /// Installs the wasm target when missing: with `RUSTUP_AUTO_INSTALL=0`, rustup does not add
-/// the targets `rust-toolchain.toml` lists by itself.
+/// the targets `rust-toolchain.toml` lists by itself. A toolchain without rustup (a build
+/// container's) must already have it.
 fn ensure_wasm_target() -> Result<(), String> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(crate::workspace_root())
         .output()
-        .map_err(|e| format!("cannot run rustup: {e}"))?;
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|line| line.trim() == TARGET)
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .is_dir()
     {
         return Ok(());
     }
@@ -115,6 +119,7 @@ fn ensure_wasm_target() -> Result<(), String> {
         "installing the {TARGET} target (rustup target add)"
     ));
     run(Command::new("rustup").args(["target", "add", TARGET]))
+        .map_err(|error| format!("{error}; the {TARGET} target is missing from {sysroot}"))
 }
 
 /// The bindings plus the call that starts the app with the hashed wasm file.

@@ -284,7 +284,7 @@ fn ensure_current_key(directory: &Path, algorithm: Algorithm) -> Result<(), Stri
             let outcome = add_key(directory, algorithm).map(|kid| {
                 tracing::warn!(
                     %kid,
-                    "JWT_KEYS_DIR had no key: generated {algorithm:?} key {kid} in {} (keep the directory, and back it up: it signs every token)",
+                    "JWT_KEYS_DIR had no key: generated {algorithm:?} key {kid} in {}; every server using the directory signs with it (back it up; rotate with `server keys generate`; or bring your own pair: JWT_SIGNING_KEY and JWT_VERIFYING_KEY, with JWT_KEYS_DIR unset)",
                     directory.display()
                 );
             });
