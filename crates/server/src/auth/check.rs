@@ -173,6 +173,7 @@ impl TokenCodec {
             check_times(&known.times, now, self.settings().leeway)?;
             return Ok(known.payload);
         }
+        // ANCHOR: pick_key
         let settings = self.settings();
         let mut validation = Validation::new(settings.algorithm);
         // The registered claims are checked below with PyJWT's rules (expired when
@@ -196,6 +197,7 @@ impl TokenCodec {
             .ok_or(TokenError::Invalid)?;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation)
             .map_err(|_| TokenError::Invalid)?;
+        // ANCHOR_END: pick_key
         let times = check_registered_claims(&data.claims, now, settings)?;
         let payload = Arc::new(Payload(data.claims));
         if payload.get("token_type").and_then(Value::as_str) == Some(TokenType::Access.as_str()) {
