@@ -376,3 +376,69 @@ fn output_blocks_belong_to_the_runnable_block_just_before_them() {
         }]
     );
 }
+
+/// The book's chapters: the pages its summary lists, but for the two reference pages at the
+/// end (the exercises and the benchmark figures), which teach nothing to be checked.
+fn chapters() -> Vec<PathBuf> {
+    let book = workspace_root().join("docs/src");
+    let summary = std::fs::read_to_string(book.join("SUMMARY.md")).expect("SUMMARY.md");
+    summary
+        .lines()
+        .filter(|line| line.starts_with("- ["))
+        .flat_map(links)
+        .filter(|page| !["exercises.md", "benchmarks.md"].contains(&page.as_str()))
+        .map(|page| book.join(page))
+        .collect()
+}
+
+/// The number of folded answers in the chapter's last section, when that section is
+/// "Check your understanding".
+fn questions_at_the_end(markdown: &str) -> Option<usize> {
+    let (_, last_section) = markdown.rsplit_once("\n## ")?;
+    last_section
+        .starts_with("Check your understanding\n")
+        .then(|| last_section.matches("<details>").count())
+}
+
+#[test]
+fn every_chapter_ends_with_three_or_four_questions_to_check_understanding() {
+    let chapters = chapters();
+    assert!(
+        chapters.len() >= 6,
+        "only {} chapters found",
+        chapters.len()
+    );
+    let wrong: Vec<String> = chapters
+        .iter()
+        .filter_map(|page| {
+            let text = std::fs::read_to_string(page).expect("readable");
+            let problem = match questions_at_the_end(&text) {
+                Some(3..=4) => return None,
+                Some(count) => format!("{count} questions"),
+                None => "no \"Check your understanding\" section at the end".to_owned(),
+            };
+            Some(format!("{}: {problem}", page.display()))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "chapters without their questions: {wrong:#?}"
+    );
+}
+
+#[test]
+fn questions_count_only_in_a_last_section_of_that_name() {
+    let folded = "<details><summary>Q</summary>A</details>";
+    assert_eq!(
+        questions_at_the_end(&format!(
+            "# T\n\n## Check your understanding\n{folded}{folded}"
+        )),
+        Some(2)
+    );
+    assert_eq!(
+        questions_at_the_end(&format!(
+            "# T\n\n## Check your understanding\n{folded}\n## More\n"
+        )),
+        None
+    );
+}
