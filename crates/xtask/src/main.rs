@@ -14,7 +14,8 @@ mod frontend;
 mod stack;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 Usage: cargo xtask <command> [args...]
@@ -94,6 +95,15 @@ fn serve(args: &[String]) -> Result<(), String> {
              published keys",
         );
     }
+    step("starting the server; Ctrl-C stops it and the notes service");
+    let mut server = server
+        .spawn()
+        .map_err(|error| format!("cannot start the server: {error}"))?;
+    // The notes service fetches the server's published keys as it starts: it starts once the
+    // server answers, rather than logging that the keys cannot be fetched yet.
+    if let Some(status) = wait_until_serving(&root, &mut server)? {
+        return exited(status);
+    }
     let mut notes = Command::new(root.join("target/debug/notes"))
         .current_dir(&root)
         .spawn()
@@ -101,11 +111,54 @@ fn serve(args: &[String]) -> Result<(), String> {
     step(&format!(
         "notes service on {NOTES_URL}, reached through http://127.0.0.1:8000/notes/api/"
     ));
-    step("starting the server; Ctrl-C stops both");
-    let outcome = run(&mut server);
+    let outcome = server
+        .wait()
+        .map_err(|error| format!("waiting for the server: {error}"))
+        .and_then(exited);
     let _ = notes.kill();
     let _ = notes.wait();
     outcome
+}
+
+/// Waits until the server answers its health check (it applies migrations first), polling
+/// for at most a minute. `Some(status)` when it stopped instead: a command other than `serve`
+/// was given, or it could not start.
+fn wait_until_serving(root: &Path, server: &mut Child) -> Result<Option<ExitStatus>, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server
+            .try_wait()
+            .map_err(|error| format!("waiting for the server: {error}"))?
+        {
+            return Ok(Some(status));
+        }
+        let healthy = Command::new(root.join("target/debug/server"))
+            .arg("healthcheck")
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if healthy {
+            return Ok(None);
+        }
+        if Instant::now() > deadline {
+            step(
+                "the server has not answered its health check for a minute; starting the notes service anyway",
+            );
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The outcome of a process that ended with `status`.
+fn exited(status: ExitStatus) -> Result<(), String> {
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the server stopped ({status})"))
+    }
 }
 
 /// Where `serve` runs the notes service (its default address).
