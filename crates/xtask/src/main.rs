@@ -11,11 +11,11 @@
 mod bench;
 mod docs;
 mod frontend;
+mod serve;
 mod stack;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitCode};
 
 const USAGE: &str = "\
 Usage: cargo xtask <command> [args...]
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     let command = args.next();
     let rest: Vec<String> = args.collect();
     let outcome = match command.as_deref() {
-        Some("serve") => serve(&rest),
+        Some("serve") => serve::run(&workspace_root(), &rest),
         Some("test") => test(&rest),
         Some("frontend") => frontend::build(&workspace_root()).map(drop),
         Some("docs") => docs::build(&workspace_root()).map(drop),
@@ -66,103 +66,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-fn serve(args: &[String]) -> Result<(), String> {
-    let es256 = args.first().is_some_and(|arg| arg == "--es256");
-    let server_args = if es256 { &args[1..] } else { args };
-    let root = workspace_root();
-    frontend::build(&root)?;
-    step("building the server and the notes service (the first build takes a few minutes)");
-    cargo(&["build", "-p", "server", "-p", "notes"])?;
-    let mut server = Command::new(root.join("target/debug/server"));
-    server
-        .args(if server_args.is_empty() {
-            vec!["serve".to_owned()]
-        } else {
-            server_args.to_vec()
-        })
-        .current_dir(&root)
-        .env("NOTES_URL", NOTES_URL);
-    if es256 {
-        server
-            .env("JWT_ALGORITHM", "ES256")
-            .env("JWT_KEYS_DIR", ".keys");
-        step("signing with ES256 keys kept in .keys/, published at /.well-known/jwks.json");
-    } else {
-        step(
-            "signing with HS256, the tutorial's default: the notes service cannot check such \
-             tokens (there is no public key to publish); `cargo xtask serve --es256` signs with \
-             published keys",
-        );
-    }
-    step("starting the server; Ctrl-C stops it and the notes service");
-    let mut server = server
-        .spawn()
-        .map_err(|error| format!("cannot start the server: {error}"))?;
-    // The notes service fetches the server's published keys as it starts: it starts once the
-    // server answers, rather than logging that the keys cannot be fetched yet.
-    if let Some(status) = wait_until_serving(&root, &mut server)? {
-        return exited(status);
-    }
-    let mut notes = Command::new(root.join("target/debug/notes"))
-        .current_dir(&root)
-        .spawn()
-        .map_err(|error| format!("cannot start the notes service: {error}"))?;
-    step(&format!(
-        "notes service on {NOTES_URL}, reached through http://127.0.0.1:8000/notes/api/"
-    ));
-    let outcome = server
-        .wait()
-        .map_err(|error| format!("waiting for the server: {error}"))
-        .and_then(exited);
-    let _ = notes.kill();
-    let _ = notes.wait();
-    outcome
-}
-
-/// Waits until the server answers its health check (it applies migrations first), polling
-/// for at most a minute. `Some(status)` when it stopped instead: a command other than `serve`
-/// was given, or it could not start.
-fn wait_until_serving(root: &Path, server: &mut Child) -> Result<Option<ExitStatus>, String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = server
-            .try_wait()
-            .map_err(|error| format!("waiting for the server: {error}"))?
-        {
-            return Ok(Some(status));
-        }
-        let healthy = Command::new(root.join("target/debug/server"))
-            .arg("healthcheck")
-            .current_dir(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if healthy {
-            return Ok(None);
-        }
-        if Instant::now() > deadline {
-            step(
-                "the server has not answered its health check for a minute; starting the notes service anyway",
-            );
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The outcome of a process that ended with `status`.
-fn exited(status: ExitStatus) -> Result<(), String> {
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the server stopped ({status})"))
-    }
-}
-
-/// Where `serve` runs the notes service (its default address).
-const NOTES_URL: &str = "http://127.0.0.1:8001";
 
 fn test(filters: &[String]) -> Result<(), String> {
     match std::env::var("TEST_DATABASE_URL") {
