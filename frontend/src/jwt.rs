@@ -4,11 +4,15 @@
 //! signature needs the key, so that is the server's job (`POST /api/token/verify/`); but much
 //! of why a server would refuse a token shows before asking it ([`findings`]).
 //!
+//! Taking a token apart and checking it are the token contract's (`claims::compact`,
+//! `claims::check`): the same functions the server runs, so what this page sees is what the
+//! server would say, short of the signature.
+//!
 //! Everything here is plain functions of their input (the time included), so it is tested
 //! natively, without a browser.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use claims::compact::{self, Malformed};
+use claims::{Claims, Header, Registered, Rules, TokenType, Violation};
 use serde_json::{Map, Value};
 
 /// A token split into its three parts, with header and payload decoded.
@@ -52,28 +56,26 @@ impl NotAJwt {
     }
 }
 
-/// Splits and decodes `token`.
+/// Splits and decodes `token`, as the server takes it apart.
 pub fn decode(token: &str) -> Result<DecodedToken, NotAJwt> {
-    let pieces: Vec<&str> = token.trim().split('.').collect();
-    let [header, payload, signature] = pieces.as_slice() else {
-        return Err(NotAJwt::Parts(pieces.len()));
-    };
+    let compact = compact::split(token).map_err(|malformed| match malformed {
+        Malformed::Parts(count) => NotAJwt::Parts(count),
+        Malformed::NotBase64url(part) => NotAJwt::NotBase64url(part.name()),
+    })?;
+    let (header, rest) = compact.signing_input.split_once('.').unwrap_or_default();
     Ok(DecodedToken {
-        header: json_object(header, "header")?,
-        payload: json_object(payload, "payload")?,
+        header: json_object(&compact.header, "header")?,
+        payload: json_object(&compact.payload, "payload")?,
         parts: [
-            (*header).to_owned(),
-            (*payload).to_owned(),
-            (*signature).to_owned(),
+            header.to_owned(),
+            rest.to_owned(),
+            compact.signature.to_owned(),
         ],
     })
 }
 
-fn json_object(part: &str, name: &'static str) -> Result<Map<String, Value>, NotAJwt> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| NotAJwt::NotBase64url(name))?;
-    match serde_json::from_slice(&bytes) {
+fn json_object(bytes: &[u8], name: &'static str) -> Result<Map<String, Value>, NotAJwt> {
+    match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(NotAJwt::NotJson(name)),
     }
@@ -81,7 +83,7 @@ fn json_object(part: &str, name: &'static str) -> Result<Map<String, Value>, Not
 
 /// `claims` encoded as a payload part.
 pub fn encode_part(claims: &Map<String, Value>) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default())
+    compact::encode(&serde_json::to_vec(claims).unwrap_or_default())
 }
 
 /// The token with one claim changed and the signature kept: what a forger would try. The
@@ -97,14 +99,19 @@ pub fn tampered(token: &DecodedToken, claim: &str, value: Value) -> String {
     )
 }
 
+/// The token's claims, read as the contract reads them.
+fn claims_of(token: &str) -> Option<Claims<Value>> {
+    serde_json::from_slice(&compact::split(token).ok()?.payload).ok()
+}
+
 /// The token's `exp` in seconds since the epoch, when it has one.
 pub fn expiry(token: &str) -> Option<i64> {
-    decode(token).ok()?.payload.get("exp")?.as_i64()
+    claims_of(token)?.exp
 }
 
 /// The token's `iat` in seconds since the epoch, when it has one.
 pub fn issued_at(token: &str) -> Option<i64> {
-    decode(token).ok()?.payload.get("iat")?.as_i64()
+    claims_of(token)?.iat
 }
 
 /// Something the inspector sees in a token before asking the server.
@@ -119,16 +126,24 @@ pub enum Finding {
         /// The server's.
         server: String,
     },
+    /// The header has no `alg`, or a `kid` that is not a string.
+    BadHeader,
+    /// A claim that is not of its type (an `exp` that is a string, a numeric `jti`...).
+    Malformed(&'static str),
     /// `exp` has passed by this browser's clock, so many seconds ago.
     Expired(i64),
     /// No `exp`: such a token would never expire, and the server refuses it.
     NoExpiry,
+    /// No `jti`: the server refuses it (simplejwt requires one).
+    NoId,
     /// `nbf` or `iat` lies in the future.
     NotYetValid,
     /// A refresh token, not one for protected endpoints.
     RefreshToken,
     /// No `token_type`, so not a token of this server.
     NoTokenType,
+    /// A `token_type` that is neither "access" nor "refresh".
+    UnknownTokenType,
     /// A `crit` header: extensions the server would have to understand; it understands none.
     Critical,
 }
@@ -144,6 +159,14 @@ impl Finding {
                 "Signed with {token}, but this server signs and checks with {server} only: it \
                  takes the algorithm from its settings, never from the token."
             ),
+            Self::BadHeader => "The header has no alg, or a kid that is not a string: the \
+                                server refuses it (\"Token is invalid\")."
+                .to_owned(),
+            Self::Malformed(claim) => format!(
+                "Its {claim} claim is not of its type (a NumericDate is a number of seconds, \
+                 jti, sub and family_id are strings): the server refuses it (\"Token is \
+                 invalid\")."
+            ),
             Self::Expired(ago) => format!(
                 "Expired {} ago by this browser's clock: the server refuses it (\"Token is \
                  expired\").",
@@ -151,6 +174,9 @@ impl Finding {
             ),
             Self::NoExpiry => "No exp claim: this token would never expire. The server \
                                refuses tokens without one."
+                .to_owned(),
+            Self::NoId => "No jti claim: the server refuses it (\"Token has no id\"); revocation \
+                           records tokens by their jti."
                 .to_owned(),
             Self::NotYetValid => "Its nbf or iat lies in the future: the server refuses it \
                                   until then."
@@ -162,6 +188,9 @@ impl Finding {
             Self::NoTokenType => "No token_type claim: not a token of this server (simplejwt \
                                   writes \"access\" or \"refresh\")."
                 .to_owned(),
+            Self::UnknownTokenType => "Its token_type is neither \"access\" nor \"refresh\": \
+                                       the server refuses it (\"Token has wrong type\")."
+                .to_owned(),
             Self::Critical => "A crit header: it lists extensions the server must understand; \
                                this one understands none, so it refuses the token."
                 .to_owned(),
@@ -170,46 +199,55 @@ impl Finding {
 }
 
 /// What can be seen in `token` at `now` (seconds), given the algorithm the server uses (when
-/// known).
+/// known): the token contract's own checks, as if the signature were good, for an access token.
 pub fn findings(token: &DecodedToken, now: i64, server_alg: Option<&str>) -> Vec<Finding> {
     let mut found = Vec::new();
-    let alg = token
-        .header
-        .get("alg")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if alg.eq_ignore_ascii_case("none") {
-        found.push(Finding::AlgNone);
-    } else if let Some(server) = server_alg
-        && alg != server
-    {
-        found.push(Finding::OtherAlgorithm {
-            token: alg.to_owned(),
-            server: server.to_owned(),
-        });
-    }
-    if token.header.contains_key("crit") {
-        found.push(Finding::Critical);
-    }
-    match token.payload.get("exp").and_then(Value::as_f64) {
-        None => found.push(Finding::NoExpiry),
-        Some(exp) if (exp as i64) <= now => found.push(Finding::Expired(now - exp as i64)),
-        Some(_) => {}
-    }
-    let future = |claim| {
-        token
-            .payload
-            .get(claim)
-            .and_then(Value::as_f64)
-            .is_some_and(|at| at as i64 > now)
+    let header = serde_json::from_value::<Header>(Value::Object(token.header.clone()));
+    let header = header.unwrap_or_else(|_| {
+        found.push(Finding::BadHeader);
+        Header {
+            alg: server_alg.unwrap_or_default().to_owned(),
+            kid: None,
+            crit: token.header.contains_key("crit"),
+        }
+    });
+    let claims: Claims<Value> =
+        serde_json::from_value(Value::Object(token.payload.clone())).unwrap_or_default();
+    let rules = Rules {
+        algorithm: server_alg.unwrap_or(&header.alg).to_owned(),
+        leeway: 0,
+        issuer: None,
+        audience: None,
     };
-    if future("nbf") || future("iat") {
-        found.push(Finding::NotYetValid);
-    }
-    match token.payload.get("token_type").and_then(Value::as_str) {
-        Some("refresh") => found.push(Finding::RefreshToken),
-        None => found.push(Finding::NoTokenType),
-        Some(_) => {}
+    let violations = rules
+        .violations(&header, &claims, now)
+        .into_iter()
+        .chain(claims.verify_violations(Some(TokenType::Access)));
+    for violation in violations {
+        let finding = match violation {
+            Violation::Unsigned => Finding::AlgNone,
+            Violation::OtherAlgorithm { token, expected } => Finding::OtherAlgorithm {
+                token,
+                server: expected,
+            },
+            Violation::Critical => Finding::Critical,
+            Violation::Malformed(Registered::TokenType) => Finding::UnknownTokenType,
+            Violation::Malformed(claim) => Finding::Malformed(claim.name()),
+            Violation::IssuedInFuture | Violation::NotYetValid => Finding::NotYetValid,
+            Violation::Expired(ago) => Finding::Expired(ago),
+            Violation::NoExp => Finding::NoExpiry,
+            Violation::NoId => Finding::NoId,
+            Violation::NoType => Finding::NoTokenType,
+            Violation::WrongType if claims.token_type == Some(TokenType::Refresh) => {
+                Finding::RefreshToken
+            }
+            Violation::WrongType => Finding::UnknownTokenType,
+            // The page does not know the server's issuer or audience.
+            Violation::WrongIssuer | Violation::WrongAudience => continue,
+        };
+        if !found.contains(&finding) {
+            found.push(finding);
+        }
     }
     found
 }
@@ -292,7 +330,7 @@ mod tests {
     const JWT_IO: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 
     fn token(header: Value, payload: Value) -> DecodedToken {
-        let part = |value: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap());
+        let part = |value: &Value| compact::encode(&serde_json::to_vec(value).unwrap());
         decode(&format!("{}.{}.sig", part(&header), part(&payload))).unwrap()
     }
 
@@ -309,7 +347,7 @@ mod tests {
             decode("eyJhIjoxfQ==.e30.x"),
             Err(NotAJwt::NotBase64url("header"))
         );
-        assert_eq!(decode("WzFd.e30.x"), Err(NotAJwt::NotJson("header")));
+        assert_eq!(decode("WzFd.e30.c2ln"), Err(NotAJwt::NotJson("header")));
         assert!(NotAJwt::Parts(1).explain().contains("this has 1"));
     }
 
@@ -318,7 +356,7 @@ mod tests {
         let decoded = decode(JWT_IO).unwrap();
         assert_eq!(
             findings(&decoded, NOW, Some("HS256")),
-            [Finding::NoExpiry, Finding::NoTokenType]
+            [Finding::NoExpiry, Finding::NoId, Finding::NoTokenType]
         );
     }
 
@@ -375,6 +413,18 @@ mod tests {
         assert_eq!(
             findings(&decoded, NOW, Some("HS256")),
             [Finding::Critical, Finding::NotYetValid]
+        );
+    }
+
+    #[test]
+    fn a_malformed_claim_is_seen_as_the_server_sees_it() {
+        let mut claims = access(NOW + 60);
+        claims["jti"] = json!(42);
+        claims["exp"] = json!("tomorrow");
+        let decoded = token(json!({"alg": "HS256"}), claims);
+        assert_eq!(
+            findings(&decoded, NOW, Some("HS256")),
+            [Finding::Malformed("exp"), Finding::Malformed("jti")]
         );
     }
 

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use claims::Credentials;
+use claims::{Credentials, Refusal};
 use futures_util::lock::Mutex;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -91,15 +91,22 @@ impl EndReason {
         }
     }
 
-    /// The reason behind a refused refresh.
+    /// The reason behind a refused refresh, read with the token contract's parser.
     fn of(error: &ApiError) -> Self {
-        match error.general().as_deref() {
-            Some("Token is expired") => Self::Expired,
-            Some("Token is blacklisted") => Self::Revoked,
-            Some("Authentication credentials were not provided.") => Self::LoggedOutElsewhere,
-            Some("No active account found for the given token.") => Self::AccountGone,
-            Some("The user's password has been changed.") => Self::PasswordChanged,
-            Some(other) => Self::Refused(other.to_owned()),
+        let ApiError::Refused { body, .. } = error else {
+            return Self::Refused(error.message());
+        };
+        match Refusal::of_body(body) {
+            Some(Refusal::Expired) => Self::Expired,
+            Some(Refusal::Blacklisted) => Self::Revoked,
+            Some(Refusal::NoActiveAccount | Refusal::UserInactive | Refusal::UserNotFound) => {
+                Self::AccountGone
+            }
+            Some(Refusal::PasswordChanged) => Self::PasswordChanged,
+            Some(other) => Self::Refused(other.message().to_owned()),
+            None if body.detail.as_deref() == Some(claims::NOT_AUTHENTICATED) => {
+                Self::LoggedOutElsewhere
+            }
             None => Self::Refused(error.message()),
         }
     }

@@ -1,10 +1,28 @@
-//! The types the server and the frontend share: what a token carries (its claims) and the JSON
-//! bodies of the API, shaped as `djangorestframework-simplejwt` shapes them.
+//! The token's one contract, and the API's bodies, shared by the auth server, the notes
+//! service and the frontend:
 //!
-//! This crate depends on `serde` alone so that it compiles for the browser (wasm) as well as for
-//! the server.
+//! - [`compact`]: taking a token apart (three base64url parts, no padding);
+//! - [`payload`]: what it carries ([`Claims`]), typed, with the NumericDate rules of RFC 7519;
+//! - [`check`]: the checks every reader runs, as pure functions ([`Rules::check`],
+//!   [`Claims::verify`]);
+//! - [`refusal`]: every reason a token is refused, with simplejwt's message and code
+//!   ([`Refusal`]);
+//! - the JSON bodies of the API, shaped as `djangorestframework-simplejwt` shapes them.
+//!
+//! Signatures are not checked here (each reader does that with its keys), and nothing here does
+//! I/O. The crate depends on `serde` alone so that it compiles for the browser (wasm) as well as
+//! for the servers.
+
+pub mod check;
+pub mod compact;
+pub mod payload;
+pub mod refusal;
 
 use std::collections::BTreeMap;
+
+pub use check::{Header, Rules, Violation};
+pub use payload::{Claims, MAX_NUMERIC_DATE, MIN_NUMERIC_DATE, Registered, UserId};
+pub use refusal::{NOT_AUTHENTICATED, NOT_VALID_FOR_ANY_TOKEN_TYPE, Refusal};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,30 +52,6 @@ impl TokenType {
             TokenType::Refresh => "RefreshToken",
         }
     }
-}
-
-/// The payload of a token minted by this project, claim for claim as simplejwt writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    /// `"access"` or `"refresh"`.
-    pub token_type: TokenType,
-    /// Expiry, in seconds since the Unix epoch. The token is expired when `exp <= now - leeway`.
-    pub exp: i64,
-    /// Issued at, in seconds since the Unix epoch.
-    pub iat: i64,
-    /// A unique id (32 hex characters), the handle the blacklist uses.
-    pub jti: String,
-    /// The id of the user the token was issued to, as a string.
-    pub user_id: String,
-    /// The family of every token of one log in, with reuse detection on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub family_id: Option<String>,
-    /// Issuer, present when the server is configured with `JWT_ISSUER`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
-    /// Audience, present when the server is configured with `JWT_AUDIENCE`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
 }
 
 /// `POST /api/token/` and `POST /api/register/` request body.
@@ -219,24 +213,6 @@ impl ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn claims_serialize_with_simplejwt_names_and_no_empty_optionals() {
-        let claims = Claims {
-            token_type: TokenType::Access,
-            exp: 2,
-            iat: 1,
-            jti: "ab".into(),
-            user_id: "7".into(),
-            family_id: None,
-            iss: None,
-            aud: None,
-        };
-        assert_eq!(
-            serde_json::to_string(&claims).unwrap(),
-            r#"{"token_type":"access","exp":2,"iat":1,"jti":"ab","user_id":"7"}"#
-        );
-    }
 
     #[test]
     fn error_body_reads_field_errors_and_detail_forms() {

@@ -5,22 +5,22 @@ use std::collections::BTreeMap;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use claims::{ErrorBody, TokenMessage, TokenType};
+use claims::{ErrorBody, Refusal, TokenMessage, TokenType};
 
 /// An error answer of the notes service.
 #[derive(Debug, thiserror::Error)]
 pub enum NotesError {
     /// 401 `{"detail": "Authentication credentials were not provided."}`.
-    #[error("Authentication credentials were not provided.")]
+    #[error("{}", claims::NOT_AUTHENTICATED)]
     NotAuthenticated,
     /// 401, code `bad_authorization_header`: `Bearer` with no token, or two.
     #[error("Authorization header must contain two space-delimited values")]
     BadAuthorizationHeader,
     /// 401, code `token_not_valid`, with why the access token was refused.
-    #[error("Given token not valid for any token type")]
-    TokenRefused(&'static str),
+    #[error("{}", claims::NOT_VALID_FOR_ANY_TOKEN_TYPE)]
+    TokenRefused(Refusal),
     /// 401, code `token_not_valid`: the token names no user.
-    #[error("Token contained no recognizable user identification")]
+    #[error("{}", Refusal::NoUserId)]
     NoUserIdentification,
     /// 400 with field errors.
     #[error("invalid input")]
@@ -53,19 +53,19 @@ pub enum NotesError {
 
 impl NotesError {
     fn body(&self) -> ErrorBody {
-        let token_not_valid = Some("token_not_valid".to_owned());
+        let token_not_valid = Some(Refusal::Invalid.code().to_owned());
         match self {
             Self::Invalid(fields) => ErrorBody {
                 fields: fields.clone(),
                 ..ErrorBody::default()
             },
-            Self::TokenRefused(message) => ErrorBody {
+            Self::TokenRefused(refusal) => ErrorBody {
                 detail: Some(self.to_string()),
                 code: token_not_valid,
                 messages: Some(vec![TokenMessage {
                     token_class: TokenType::Access.token_class().to_owned(),
                     token_type: TokenType::Access.as_str().to_owned(),
-                    message: (*message).to_owned(),
+                    message: refusal.message().to_owned(),
                 }]),
                 ..ErrorBody::default()
             },

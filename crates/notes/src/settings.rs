@@ -25,6 +25,9 @@ pub struct Settings {
     pub audience: Option<String>,
     /// `AUTH_USER_ID_CLAIM`, default `user_id`: the claim naming the user.
     pub user_id_claim: String,
+    /// `AUTH_LEEWAY` in seconds, default 0: the clock skew forgiven, as the auth server's
+    /// `JWT_LEEWAY` (set both alike, so both give one verdict).
+    pub leeway: i64,
     /// `AUTH_JWKS_MAX_AGE` in seconds, default 300: the longest a fetched key set is kept
     /// (shorter when the auth server's `Cache-Control` says so). A retired key stops verifying
     /// here within this time.
@@ -75,10 +78,41 @@ impl Settings {
             issuer: get("AUTH_ISSUER"),
             audience: get("AUTH_AUDIENCE"),
             user_id_claim: get("AUTH_USER_ID_CLAIM").unwrap_or_else(|| "user_id".into()),
+            leeway: leeway_seconds(get("AUTH_LEEWAY"))?,
             jwks_max_age: max_age_seconds(get("AUTH_JWKS_MAX_AGE"))?,
             jwks_timeout: milliseconds(get("AUTH_JWKS_TIMEOUT"))?,
         })
     }
+}
+
+impl Settings {
+    /// What tokens are checked against: the token contract's rules, from these settings.
+    pub fn rules(&self) -> claims::Rules {
+        claims::Rules {
+            algorithm: serde_json::to_value(self.algorithm)
+                .ok()
+                .and_then(|name| name.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            leeway: self.leeway,
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+        }
+    }
+}
+
+fn leeway_seconds(raw: Option<String>) -> Result<i64, SettingError> {
+    let Some(raw) = raw else {
+        return Ok(0);
+    };
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|seconds| (0..=86_400).contains(seconds))
+        .ok_or(SettingError {
+            variable: "AUTH_LEEWAY",
+            expected: "seconds, from 0 to 86400",
+            got: raw,
+        })
 }
 
 /// Only key-pair algorithms: with HMAC there would be a secret to share, the very thing this

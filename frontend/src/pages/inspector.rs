@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use claims::{ErrorBody, Refusal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -42,9 +43,7 @@ impl Verdict {
         match outcome {
             Ok(()) if is_refresh => Self::AcceptedForRefreshOnly,
             Ok(()) => Self::Accepted,
-            Err(error @ ApiError::Refused { .. }) => Self::Refused(explain_refusal(
-                &error.general().unwrap_or_else(|| error.message()),
-            )),
+            Err(ApiError::Refused { body, .. }) => Self::Refused(explain_refusal(&body)),
             Err(error) => Self::Unreachable(error.message()),
         }
     }
@@ -64,24 +63,27 @@ impl Verdict {
     }
 }
 
-/// The server's refusal, and what it covers.
-fn explain_refusal(detail: &str) -> String {
-    let covers = match detail {
-        "Token is invalid" => {
+/// The server's refusal, read with the token contract's parser, and what it covers.
+fn explain_refusal(body: &ErrorBody) -> String {
+    let Some(refusal) = Refusal::of_body(body) else {
+        return format!("The server refuses this token: \"{}\".", body.summary());
+    };
+    let covers = match refusal {
+        Refusal::Invalid => {
             "simplejwt gives that one answer for several causes: a signature that does not \
              match (the header or payload was changed, or another key signed it), another \
              algorithm, a malformed claim, or a wrong issuer or audience. The checks above say \
              which ones this page can see."
         }
-        "Token is expired" => "Its exp has passed by the server's clock.",
-        "Token is blacklisted" => {
+        Refusal::Expired => "Its exp has passed by the server's clock.",
+        Refusal::Blacklisted => {
             "It was revoked: logged out, rotated out by a refresh, or its whole session ended."
         }
-        "Token has no id" => "It has no jti claim, which simplejwt requires.",
-        "Token has no 'exp' claim" => "It has no exp claim, so it would never expire.",
+        Refusal::NoId => "It has no jti claim, which simplejwt requires.",
+        Refusal::NoExp => "It has no exp claim, so it would never expire.",
         _ => "",
     };
-    format!("The server refuses this token: \"{detail}\". {covers}")
+    format!("The server refuses this token: \"{refusal}\". {covers}")
         .trim_end()
         .to_owned()
 }

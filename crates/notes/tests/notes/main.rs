@@ -14,3 +14,4 @@ mod postgres;
 mod api;
 mod bad_input;
 mod keys;
+mod verdicts;

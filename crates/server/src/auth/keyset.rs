@@ -46,9 +46,10 @@ pub struct KeySet {
     /// simplejwt's do).
     signing_kid: Option<String>,
     verifying: HashMap<String, DecodingKey>,
-    /// The key for tokens that name no `kid`: the HMAC secret, or a single configured key
-    /// (tokens minted before `kid`s existed). `None` for a key directory.
-    without_kid: Option<DecodingKey>,
+    /// The one configured key (the HMAC secret, or `JWT_SIGNING_KEY`'s pair): it checks every
+    /// token, whatever `kid` the token names, as simplejwt ignores `kid`. `None` for a key
+    /// directory, where `kid` selects among the directory's keys.
+    only: Option<DecodingKey>,
     /// The public keys, as JWKs.
     public: Vec<Jwk>,
     /// The directory the set was read from, to read it again.
@@ -87,14 +88,14 @@ impl KeySet {
             signing: EncodingKey::from_secret(secret),
             signing_kid: None,
             verifying: HashMap::new(),
-            without_kid: Some(DecodingKey::from_secret(secret)),
+            only: Some(DecodingKey::from_secret(secret)),
             public: Vec::new(),
             directory: None,
         }
     }
 
     /// A key pair given as such (`JWT_SIGNING_KEY` and `JWT_VERIFYING_KEY`): tokens carry its
-    /// thumbprint as `kid`, and tokens without one are checked with it too. `None` when the
+    /// thumbprint as `kid`, and every token is checked with it, whatever `kid` it names. `None` when the
     /// verifying key is not the public half of the signing key.
     pub fn pair(
         signing: EncodingKey,
@@ -111,7 +112,7 @@ impl KeySet {
             signing,
             verifying: HashMap::from([(kid.clone(), verifying.clone())]),
             signing_kid: Some(kid),
-            without_kid: Some(verifying),
+            only: Some(verifying),
             public: vec![jwk],
             directory: None,
         })
@@ -123,7 +124,7 @@ impl KeySet {
             signing,
             signing_kid: None,
             verifying: HashMap::new(),
-            without_kid: Some(verifying),
+            only: Some(verifying),
             public: Vec::new(),
             directory: None,
         }
@@ -173,7 +174,7 @@ impl KeySet {
             signing,
             signing_kid: Some(current),
             verifying,
-            without_kid: None,
+            only: None,
             public,
             directory: Some(directory.to_owned()),
         })
@@ -184,11 +185,13 @@ impl KeySet {
         (&self.signing, self.signing_kid.as_deref())
     }
 
-    /// The key that checks a token naming `kid` (or none).
+    /// The key that checks a token naming `kid` (or none): the one configured key whatever
+    /// the `kid`, or the directory's key of that `kid`.
     pub fn verifying(&self, kid: Option<&str>) -> Option<&DecodingKey> {
-        match kid {
-            Some(kid) => self.verifying.get(kid),
-            None => self.without_kid.as_ref(),
+        match (&self.only, kid) {
+            (Some(only), _) => Some(only),
+            (None, Some(kid)) => self.verifying.get(kid),
+            (None, None) => None,
         }
     }
 

@@ -6,27 +6,17 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use claims::TokenType;
+use claims::{Rules, TokenType, compact};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Map, Value, json};
 
-use crate::auth::check::{VerifiedTokens, verified_tokens};
+use crate::auth::check::{Payload, VerifiedTokens, verified_tokens};
 use crate::auth::keyset::KeySet;
 use crate::configuration::{ConfigError, JwtSettings};
 
 /// The claim that carries a fingerprint of the user's password hash, with
 /// `JWT_CHECK_REVOKE_TOKEN` (simplejwt's `REVOKE_TOKEN_CLAIM`).
 pub const REVOKE_TOKEN_CLAIM: &str = "hash_password";
-
-/// The claim that names a token's family, with `JWT_REFRESH_REUSE_DETECTION`: every token of
-/// one log in carries the same value.
-pub const FAMILY_CLAIM: &str = "family_id";
-
-/// The claims that belong to one token and are never copied into another (simplejwt's
-/// `no_copy_claims`, plus `aud` and `iss`, which come from the settings).
-const NOT_COPIED: [&str; 6] = ["token_type", "exp", "iat", "jti", "aud", "iss"];
 
 /// The fewest seconds between two readings of the key directory prompted by tokens that name
 /// an unknown `kid` (so a flood of them cannot make the server read the disk per request).
@@ -39,6 +29,8 @@ const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Signs and checks tokens with the configured algorithm and keys.
 pub struct TokenCodec {
     settings: JwtSettings,
+    /// The contract's rules, from the settings.
+    rules: Rules,
     keys: RwLock<Arc<KeySet>>,
     verified: VerifiedTokens,
     /// When the key directory was last read, in seconds since the epoch.
@@ -69,8 +61,15 @@ impl TokenCodec {
 
     /// A codec for these settings and this key set.
     pub fn with_keys(settings: JwtSettings, keys: KeySet) -> Self {
+        let rules = Rules {
+            algorithm: algorithm_name(settings.algorithm),
+            leeway: settings.leeway,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        };
         Self {
             settings,
+            rules,
             keys: RwLock::new(Arc::new(keys)),
             verified: verified_tokens(),
             last_reload: AtomicI64::new(0),
@@ -80,6 +79,11 @@ impl TokenCodec {
     /// The token settings.
     pub fn settings(&self) -> &JwtSettings {
         &self.settings
+    }
+
+    /// What tokens are checked against (`claims::Rules`), from the settings.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// The key set as it is now.
@@ -155,15 +159,12 @@ impl TokenCodec {
 
     /// The claims a user's tokens carry besides the registered ones: the user id (a string, as
     /// simplejwt writes it), and with `JWT_CHECK_REVOKE_TOKEN` a fingerprint of the password hash.
-    pub fn user_claims(&self, user_id: i32, password_hash: &str) -> Map<String, Value> {
-        let mut claims = Map::new();
-        claims.insert(
-            self.settings.user_id_claim.clone(),
-            Value::String(user_id.to_string()),
-        );
+    pub fn user_claims(&self, user_id: i32, password_hash: &str) -> Payload {
+        let mut claims = Payload::default();
+        claims.set_user_id(&self.settings.user_id_claim, user_id.to_string());
         if self.settings.check_revoke_token {
             claims.insert(
-                REVOKE_TOKEN_CLAIM.to_owned(),
+                REVOKE_TOKEN_CLAIM,
                 Value::String(password_fingerprint(password_hash)),
             );
         }
@@ -171,13 +172,14 @@ impl TokenCodec {
     }
 
     /// Mints a token of `token_type` at `now` (seconds since the epoch): a fresh `jti`,
-    /// `iat = now`, `exp = now + lifetime`, and every claim of `carried` except the registered
-    /// ones. simplejwt copies a refresh token's claims into the access token it makes the same
+    /// `iat = now`, `exp = now + lifetime`, and every claim of `carried` but `token_type`, `exp`,
+    /// `iat`, `jti` (simplejwt's `no_copy_claims`), `aud` and `iss` (from the settings).
+    /// simplejwt copies a refresh token's claims into the access token it makes the same
     /// way, so a claim the refresh token lacks (even the user id) is missing from both.
     pub fn mint(
         &self,
         token_type: TokenType,
-        carried: &Map<String, Value>,
+        carried: &Payload,
         now: i64,
     ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
         self.mint_within(token_type, carried, now, i64::MAX)
@@ -189,7 +191,7 @@ impl TokenCodec {
     pub fn mint_within(
         &self,
         token_type: TokenType,
-        carried: &Map<String, Value>,
+        carried: &Payload,
         now: i64,
         session_end: i64,
     ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
@@ -202,22 +204,17 @@ impl TokenCodec {
             .min(session_end);
         let jti = uuid::Uuid::new_v4().simple().to_string();
 
-        let mut claims = Map::new();
-        claims.insert("token_type".into(), token_type.as_str().into());
-        claims.insert("exp".into(), exp.into());
-        claims.insert("iat".into(), now.into());
-        claims.insert("jti".into(), jti.clone().into());
-        for (claim, value) in carried {
-            if !NOT_COPIED.contains(&claim.as_str()) {
-                claims.insert(claim.clone(), value.clone());
-            }
-        }
-        if let Some(audience) = &self.settings.audience {
-            claims.insert("aud".into(), audience.clone().into());
-        }
-        if let Some(issuer) = &self.settings.issuer {
-            claims.insert("iss".into(), issuer.clone().into());
-        }
+        let mut claims = carried.carried();
+        claims.token_type = Some(token_type);
+        claims.exp = Some(exp);
+        claims.iat = Some(now);
+        claims.jti = Some(jti.clone());
+        claims.aud = self
+            .settings
+            .audience
+            .clone()
+            .map(|audience| vec![audience]);
+        claims.iss = self.settings.issuer.clone();
 
         let token = self.encode(&claims)?;
         Ok(MintedToken { token, jti, exp })
@@ -228,24 +225,38 @@ impl TokenCodec {
     /// its keys sorted (so an HS256 token starts `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9`, as
     /// simplejwt's and jwt.io's do; `kid` only with a key pair), then the claims, each compact
     /// JSON in base64url without padding.
-    fn encode(&self, claims: &Map<String, Value>) -> Result<String, jsonwebtoken::errors::Error> {
+    fn encode(&self, claims: &Payload) -> Result<String, jsonwebtoken::errors::Error> {
         let keys = self.keys();
         let (key, kid) = keys.signing();
         let mut header = Map::new();
-        header.insert("alg".into(), serde_json::to_value(self.settings.algorithm)?);
+        header.insert("alg".into(), self.rules.algorithm.clone().into());
         if let Some(kid) = kid {
             header.insert("kid".into(), kid.into());
         }
         header.insert("typ".into(), "JWT".into());
         let signing_input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
+            compact::encode(&serde_json::to_vec(&header)?),
+            compact::encode(&serde_json::to_vec(claims)?)
         );
         let signature =
             jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, self.settings.algorithm)?;
         Ok(format!("{signing_input}.{signature}"))
     }
+}
+
+/// The JWA name of `algorithm` (`HS256`, `ES256`...), as tokens write it.
+fn algorithm_name(algorithm: jsonwebtoken::Algorithm) -> String {
+    serde_json::to_value(algorithm)
+        .ok()
+        .and_then(|name| name.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Whether `payload` was issued under the password whose hash is `password_hash` (the revoke
+/// claim, with `JWT_CHECK_REVOKE_TOKEN`).
+pub fn carries_password(payload: &Payload, password_hash: &str) -> bool {
+    payload.text(REVOKE_TOKEN_CLAIM) == Some(password_fingerprint(password_hash))
 }
 
 /// What the revoke claim compares: the SHA-256 of the password hash, in hex. When the password
@@ -280,7 +291,7 @@ mod tests {
 
     fn part(token: &str, index: usize) -> Value {
         let part = token.split('.').nth(index).unwrap();
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        serde_json::from_slice(&compact::decode(part).unwrap()).unwrap()
     }
 
     #[test]
@@ -333,7 +344,11 @@ mod tests {
         let carried = json!({"user_id": "9", "jti": "old", "exp": 1, "iat": 1,
                              "token_type": "refresh", "colour": "teal"});
         let minted = codec
-            .mint(TokenType::Access, carried.as_object().unwrap(), NOW)
+            .mint(
+                TokenType::Access,
+                &serde_json::from_value(carried).unwrap(),
+                NOW,
+            )
             .unwrap();
         let payload = part(&minted.token, 1);
         assert_eq!(payload["user_id"], "9");
@@ -346,7 +361,9 @@ mod tests {
     #[test]
     fn a_token_made_from_one_without_a_user_id_has_none_either() {
         let codec = codec_with(|_| {});
-        let minted = codec.mint(TokenType::Access, &Map::new(), NOW).unwrap();
+        let minted = codec
+            .mint(TokenType::Access, &Payload::default(), NOW)
+            .unwrap();
         assert_eq!(part(&minted.token, 1).get("user_id"), None);
     }
 
@@ -357,7 +374,7 @@ mod tests {
             .mint(TokenType::Access, &codec.user_claims(4, "h"), NOW)
             .unwrap();
         let payload = part(&minted.token, 1);
-        assert_eq!(payload.get("user_id"), None);
+        assert_eq!(payload.get("user_id"), None::<&Value>);
         assert_eq!(payload["uid"], "4");
     }
 
@@ -369,7 +386,11 @@ mod tests {
         });
         let carried = json!({"user_id": "1", "aud": "teachers", "iss": "https://evil.example"});
         let minted = codec
-            .mint(TokenType::Access, carried.as_object().unwrap(), NOW)
+            .mint(
+                TokenType::Access,
+                &serde_json::from_value(carried).unwrap(),
+                NOW,
+            )
             .unwrap();
         let payload = part(&minted.token, 1);
         let names: Vec<&String> = payload.as_object().unwrap().keys().collect();
@@ -386,8 +407,8 @@ mod tests {
         let codec = codec_with(|s| s.check_revoke_token = true);
         let claims = codec.user_claims(1, "$2b$04$hash");
         assert_eq!(
-            claims[REVOKE_TOKEN_CLAIM],
-            json!(password_fingerprint("$2b$04$hash"))
+            claims.text(REVOKE_TOKEN_CLAIM),
+            Some(password_fingerprint("$2b$04$hash"))
         );
         assert_ne!(password_fingerprint("a"), password_fingerprint("b"));
     }
@@ -396,7 +417,7 @@ mod tests {
     fn a_token_never_outlives_its_session() {
         let codec = codec_with(|_| {});
         let minted = codec
-            .mint_within(TokenType::Refresh, &Map::new(), NOW, NOW + 60)
+            .mint_within(TokenType::Refresh, &Payload::default(), NOW, NOW + 60)
             .unwrap();
         assert_eq!(minted.exp, NOW + 60);
         assert_eq!(part(&minted.token, 1)["exp"], NOW + 60);
@@ -405,7 +426,9 @@ mod tests {
     #[test]
     fn the_configured_algorithm_signs() {
         let codec = codec_with(|s| s.algorithm = Algorithm::HS512);
-        let minted = codec.mint(TokenType::Access, &Map::new(), NOW).unwrap();
+        let minted = codec
+            .mint(TokenType::Access, &Payload::default(), NOW)
+            .unwrap();
         assert_eq!(part(&minted.token, 0)["alg"], "HS512");
     }
 }

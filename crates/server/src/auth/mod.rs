@@ -3,7 +3,8 @@
 //! function of the settings and its input, so it is unit-tested without a server.
 //!
 //! - [`mint`]: how a token is made ([`TokenCodec::mint`]).
-//! - [`check`]: how a token is checked ([`TokenCodec::decode`], [`Payload::verify`]).
+//! - [`check`]: how a token is read and checked ([`TokenCodec::decode`], with the `claims`
+//!   crate's checks).
 //! - [`keys`]: where the signing and verifying keys come from; [`keyset`]: a set of them, named
 //!   by `kid`, rotating in a directory, published as JWKS.
 //! - [`password`]: Django's password rules and bcrypt; [`hashing`]: the threads bcrypt runs on.
@@ -15,7 +16,7 @@ pub mod keyset;
 pub mod mint;
 pub mod password;
 
-pub use check::{Payload, TokenError, UserIdClaim};
+pub use check::{Payload, UserIdClaim, user_id};
 pub use mint::{MintedToken, TokenCodec};
 
 use chrono::{DateTime, NaiveDateTime};

@@ -3,7 +3,7 @@
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use claims::{TokenMessage, TokenType};
+use claims::{Refusal, TokenMessage, TokenType};
 use serde_json::{Map, Value, json};
 
 use crate::services::ServiceError;
@@ -18,7 +18,7 @@ pub enum ApiError {
     #[error("JSON parse error - {0}")]
     JsonParse(String),
     /// 401 `{"detail": "Authentication credentials were not provided."}`.
-    #[error("Authentication credentials were not provided.")]
+    #[error("{}", claims::NOT_AUTHENTICATED)]
     NotAuthenticated,
     /// 401, code `bad_authorization_header`: `Bearer` with no token or with two.
     #[error("Authorization header must contain two space-delimited values")]
@@ -65,10 +65,10 @@ impl ApiError {
             Self::Service(service) => match service {
                 ServiceError::TokenRefused(_)
                 | ServiceError::AccessTokenRefused(_)
-                | ServiceError::NoUserIdentification => Some("token_not_valid"),
-                ServiceError::UserNotFound => Some("user_not_found"),
-                ServiceError::UserInactive => Some("user_inactive"),
-                ServiceError::PasswordChanged => Some("password_changed"),
+                | ServiceError::NoUserIdentification => Some(Refusal::Invalid.code()),
+                ServiceError::UserNotFound => Some(Refusal::UserNotFound.code()),
+                ServiceError::UserInactive => Some(Refusal::UserInactive.code()),
+                ServiceError::PasswordChanged => Some(Refusal::PasswordChanged.code()),
                 _ => None,
             },
             _ => None,
@@ -189,8 +189,8 @@ mod tests {
     use actix_web::body::to_bytes;
 
     use super::*;
-    use crate::auth::TokenError;
     use crate::db::DbError;
+    use claims::Refusal;
 
     async fn rendered(error: ApiError) -> (u16, Value) {
         let response = error.error_response();
@@ -216,7 +216,7 @@ mod tests {
     #[actix_web::test]
     async fn a_refused_access_token_lists_the_reason_per_token_class() {
         assert_eq!(
-            rendered(ServiceError::AccessTokenRefused(TokenError::Expired).into()).await,
+            rendered(ServiceError::AccessTokenRefused(Refusal::Expired).into()).await,
             (
                 401,
                 json!({

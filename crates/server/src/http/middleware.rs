@@ -42,7 +42,8 @@ pub fn has_oversized_field(headers: &HeaderMap) -> bool {
 
 /// Django's `APPEND_SLASH` for the API: a path under `/api/` without its trailing slash, whose
 /// slashed form is a route, is a 301 to that route (the query string kept). `/hello` stays the
-/// frontend's Hello page.
+/// frontend's Hello page. Like Django's, the redirect says `text/html; charset=utf-8` and has
+/// an empty body.
 pub async fn append_slash<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Answer<B> {
     let path = req.path();
     if path.starts_with("/api/") && !path.ends_with('/') {
@@ -52,8 +53,10 @@ pub async fn append_slash<B: MessageBody>(req: ServiceRequest, next: Next<B>) ->
                 "" => slashed,
                 query => format!("{slashed}?{query}"),
             };
+            // Django's HttpResponsePermanentRedirect: its default content type, no body.
             let redirect = HttpResponse::MovedPermanently()
                 .insert_header((header::LOCATION, location))
+                .content_type("text/html; charset=utf-8")
                 .finish();
             return Ok(answer(req, redirect));
         }

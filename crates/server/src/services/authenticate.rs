@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use claims::TokenType;
+use claims::{Refusal, TokenType};
 
-use crate::auth::mint::{FAMILY_CLAIM, REVOKE_TOKEN_CLAIM, password_fingerprint};
-use crate::auth::{Payload, TokenError, UserIdClaim};
+use crate::auth::mint::carries_password;
+use crate::auth::{Payload, UserIdClaim, user_id};
 use crate::db::users::User;
 use crate::services::{AppState, ServiceError};
 
@@ -33,9 +33,9 @@ pub async fn authenticate(
         .verify(Some(TokenType::Access))
         .map_err(ServiceError::AccessTokenRefused)?;
     if is_revoked(state, &payload).await? {
-        return Err(ServiceError::AccessTokenRefused(TokenError::Blacklisted));
+        return Err(ServiceError::AccessTokenRefused(Refusal::Blacklisted));
     }
-    let user_id = match payload.user_id(&settings.user_id_claim) {
+    let user_id = match user_id(&payload, &settings.user_id_claim) {
         None => return Err(ServiceError::NoUserIdentification),
         Some(UserIdClaim::Unusable) => return Err(ServiceError::UserNotFound),
         Some(UserIdClaim::Id(id)) => id,
@@ -48,11 +48,8 @@ pub async fn authenticate(
     if !user.is_active {
         return Err(ServiceError::UserInactive);
     }
-    if settings.check_revoke_token {
-        let carried = payload.get(REVOKE_TOKEN_CLAIM).and_then(|v| v.as_str());
-        if carried != Some(password_fingerprint(&user.password).as_str()) {
-            return Err(ServiceError::PasswordChanged);
-        }
+    if settings.check_revoke_token && !carries_password(&payload, &user.password) {
+        return Err(ServiceError::PasswordChanged);
     }
     Ok(user)
 }
@@ -60,12 +57,12 @@ pub async fn authenticate(
 
 /// Whether the token (by its `jti`) or its family was revoked.
 pub async fn is_revoked(state: &AppState, payload: &Payload) -> Result<bool, ServiceError> {
-    if let Some(jti) = payload.jti()
+    if let Some(jti) = &payload.jti
         && state.view.is_token_revoked(jti).await?
     {
         return Ok(true);
     }
-    if let Some(family) = payload.get(FAMILY_CLAIM).and_then(|v| v.as_str())
+    if let Some(family) = &payload.family_id
         && state.view.is_family_revoked(family).await?
     {
         return Ok(true);

@@ -1,7 +1,8 @@
 //! Why a service said no. The messages are simplejwt's and Django's; how each becomes an HTTP
 //! answer is decided once, in [`crate::http::error`].
 
-use crate::auth::TokenError;
+use claims::Refusal;
+
 use crate::db::DbError;
 
 /// Field name to messages, in the order the fields were checked (DRF keeps that order).
@@ -12,31 +13,31 @@ pub type FieldErrors = Vec<(String, Vec<String>)>;
 pub enum ServiceError {
     /// A token sent to a token endpoint was refused.
     #[error("{0}")]
-    TokenRefused(TokenError),
+    TokenRefused(Refusal),
     /// The access token of a request to a protected endpoint was refused.
-    #[error("Given token not valid for any token type")]
-    AccessTokenRefused(TokenError),
+    #[error("{}", claims::NOT_VALID_FOR_ANY_TOKEN_TYPE)]
+    AccessTokenRefused(Refusal),
     /// The access token names no user.
-    #[error("Token contained no recognizable user identification")]
+    #[error("{}", Refusal::NoUserId)]
     NoUserIdentification,
     /// The access token's user does not exist.
-    #[error("User not found")]
+    #[error("{}", Refusal::UserNotFound)]
     UserNotFound,
     /// The access token's user is inactive.
-    #[error("User is inactive")]
+    #[error("{}", Refusal::UserInactive)]
     UserInactive,
     /// The token was issued before the user's password changed (`JWT_CHECK_REVOKE_TOKEN`).
-    #[error("The user's password has been changed.")]
+    #[error("{}", Refusal::PasswordChanged)]
     PasswordChanged,
     /// Log in: a wrong password, an unknown user and an inactive user alike.
     #[error("No active account found with the given credentials")]
     NoActiveAccount,
     /// Refresh: the token's user is gone or inactive.
-    #[error("No active account found for the given token.")]
+    #[error("{}", Refusal::NoActiveAccount)]
     NoActiveAccountForToken,
     /// Refresh with `JWT_CHECK_REVOKE_TOKEN`: the user's password changed since the refresh
     /// token was issued (simplejwt's `password_changed` on its main branch).
-    #[error("The user's password has been changed.")]
+    #[error("{}", Refusal::PasswordChanged)]
     PasswordChangedSinceLogin,
     /// Fields that failed validation.
     #[error("invalid fields")]
@@ -72,8 +73,8 @@ impl From<DbError> for ServiceError {
     }
 }
 
-impl From<TokenError> for ServiceError {
-    fn from(error: TokenError) -> Self {
+impl From<Refusal> for ServiceError {
+    fn from(error: Refusal) -> Self {
         Self::TokenRefused(error)
     }
 }

@@ -10,11 +10,12 @@
 //! presented again within `JWT_REFRESH_REUSE_GRACE`, gets the same successor again (a client
 //! whose answer was lost); anything else is reuse, and the whole family is revoked.
 
-use claims::{Credentials, RefreshRequest, RefreshResponse, TokenPair, TokenType, VerifyRequest};
-use serde_json::{Map, Value};
+use claims::{
+    Credentials, RefreshRequest, RefreshResponse, Refusal, TokenPair, TokenType, VerifyRequest,
+};
 
-use crate::auth::mint::{FAMILY_CLAIM, REVOKE_TOKEN_CLAIM, password_fingerprint};
-use crate::auth::{MintedToken, Payload, TokenCodec, TokenError, UserIdClaim, datetime};
+use crate::auth::mint::carries_password;
+use crate::auth::{MintedToken, Payload, TokenCodec, UserIdClaim, datetime, user_id};
 use crate::db::events::Event;
 use crate::db::families::{self, Family, Reason, Rotation};
 use crate::db::tokens::{self as token_store, DeniedAccessToken, OutstandingToken, Revocation};
@@ -114,7 +115,7 @@ pub fn mint_pair(
     let mut carried = tokens.user_claims(user.id, &user.password);
     let mut session_end = i64::MAX;
     if let Some(family) = family {
-        carried.insert(FAMILY_CLAIM.to_owned(), family.id.clone().into());
+        carried.family_id = Some(family.id.clone());
         session_end = family.expires_at.and_utc().timestamp();
     }
     let refresh = mint(tokens, TokenType::Refresh, &carried, now, session_end)?;
@@ -155,13 +156,7 @@ async fn refresh_alone(
     let settings = state.tokens.settings();
     checked_refresh_token(state, payload).await?;
     let user_id = token_user(state, payload).await?;
-    let access = mint(
-        &state.tokens,
-        TokenType::Access,
-        payload.claims(),
-        now,
-        i64::MAX,
-    )?;
+    let access = mint(&state.tokens, TokenType::Access, payload, now, i64::MAX)?;
     state.view.learn_fresh_token(&access.jti);
     if !settings.rotate_refresh_tokens {
         return Ok(RefreshResponse {
@@ -169,13 +164,7 @@ async fn refresh_alone(
             refresh: None,
         });
     }
-    let rotated = mint(
-        &state.tokens,
-        TokenType::Refresh,
-        payload.claims(),
-        now,
-        i64::MAX,
-    )?;
+    let rotated = mint(&state.tokens, TokenType::Refresh, payload, now, i64::MAX)?;
     let old = presented(payload, token, user_id, now);
     let new = issued(&rotated, user_id, None, now);
     let blacklist_old = settings.blacklist_after_rotation;
@@ -194,7 +183,7 @@ async fn refresh_alone(
                 refresh: Some(rotated.token),
             })
         }
-        Revocation::AlreadyRevoked => Err(TokenError::Blacklisted.into()),
+        Revocation::AlreadyRevoked => Err(Refusal::Blacklisted.into()),
     }
 }
 
@@ -209,32 +198,20 @@ async fn refresh_in_family(
 ) -> Result<RefreshResponse, ServiceError> {
     payload.verify(Some(TokenType::Refresh))?;
     let user_id = token_user(state, payload).await?;
-    let jti = payload.jti().unwrap_or_default().to_owned();
+    let jti = payload.jti.clone().unwrap_or_default();
     let mut family = load_family(state, &family_id).await?;
     // A rotation that lost a race reads the family again and decides once more.
     for _ in 0..2 {
         if family.revoked_at.is_some() {
-            return Err(TokenError::Blacklisted.into());
+            return Err(Refusal::Blacklisted.into());
         }
         let session_end = family.expires_at.and_utc().timestamp();
         if session_end <= now {
-            return Err(TokenError::Expired.into());
+            return Err(Refusal::Expired.into());
         }
-        let access = mint(
-            &state.tokens,
-            TokenType::Access,
-            payload.claims(),
-            now,
-            session_end,
-        )?;
+        let access = mint(&state.tokens, TokenType::Access, payload, now, session_end)?;
         if jti == family.current_jti {
-            let rotated = mint(
-                &state.tokens,
-                TokenType::Refresh,
-                payload.claims(),
-                now,
-                session_end,
-            )?;
+            let rotated = mint(&state.tokens, TokenType::Refresh, payload, now, session_end)?;
             let old = presented(payload, token, user_id, now);
             let new = issued(&rotated, user_id, Some(family_id.clone()), now);
             let id = family_id.clone();
@@ -257,7 +234,7 @@ async fn refresh_in_family(
                 .db
                 .run(move |conn| families::current_token(conn, &current))
                 .await?
-                .ok_or(TokenError::Blacklisted)?;
+                .ok_or(Refusal::Blacklisted)?;
             state.view.learn_fresh_token(&access.jti);
             return Ok(RefreshResponse {
                 access: access.token,
@@ -270,10 +247,10 @@ async fn refresh_in_family(
                 family_id = %family_id,
                 "refresh_token_reuse_detected"
             );
-            return Err(TokenError::Blacklisted.into());
+            return Err(Refusal::Blacklisted.into());
         }
     }
-    Err(TokenError::Blacklisted.into())
+    Err(Refusal::Blacklisted.into())
 }
 
 /// Whether presenting `jti` is a client retrying the rotation that made the family's current
@@ -301,7 +278,7 @@ pub async fn verify(
     {
         return Err(ServiceError::field(
             "non_field_errors",
-            TokenError::Blacklisted.to_string(),
+            Refusal::Blacklisted.to_string(),
         ));
     }
     Ok(())
@@ -328,12 +305,12 @@ pub async fn blacklist(
         if family.revoked_at.is_some()
             || !revoke_family(state, &family_id, Reason::Logout, now).await?
         {
-            return Err(TokenError::Blacklisted.into());
+            return Err(Refusal::Blacklisted.into());
         }
         return Ok(());
     }
     checked_refresh_token(state, &payload).await?;
-    let user_id = match payload.user_id(&state.tokens.settings().user_id_claim) {
+    let user_id = match user_id(&payload, &state.tokens.settings().user_id_claim) {
         Some(UserIdClaim::Id(id)) => Some(id),
         _ => None,
     };
@@ -348,7 +325,7 @@ pub async fn blacklist(
             state.view.learn(&Event::Token(jti));
             Ok(())
         }
-        Revocation::AlreadyRevoked => Err(TokenError::Blacklisted.into()),
+        Revocation::AlreadyRevoked => Err(Refusal::Blacklisted.into()),
     }
 }
 
@@ -366,12 +343,12 @@ pub async fn deny_access_token(
         return Ok(());
     }
     let denied = DeniedAccessToken {
-        jti: payload.jti().unwrap_or_default().to_owned(),
-        user_id: match payload.user_id(&state.tokens.settings().user_id_claim) {
+        jti: payload.jti.clone().unwrap_or_default(),
+        user_id: match user_id(&payload, &state.tokens.settings().user_id_claim) {
             Some(UserIdClaim::Id(id)) => Some(id),
             _ => None,
         },
-        expires_at: datetime(payload.exp().unwrap_or(now)),
+        expires_at: datetime(payload.exp.unwrap_or(now)),
         denied_at: datetime(now),
     };
     let event = Event::Token(denied.jti.clone());
@@ -423,10 +400,7 @@ fn family_of(state: &AppState, payload: &Payload) -> Option<String> {
     if !state.tokens.settings().refresh_reuse_detection {
         return None;
     }
-    payload
-        .get(FAMILY_CLAIM)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    payload.family_id.clone()
 }
 
 async fn load_family(state: &AppState, family_id: &str) -> Result<Family, ServiceError> {
@@ -435,16 +409,16 @@ async fn load_family(state: &AppState, family_id: &str) -> Result<Family, Servic
         .db
         .run(move |conn| families::find(conn, &id))
         .await?
-        .ok_or_else(|| TokenError::Blacklisted.into())
+        .ok_or_else(|| Refusal::Blacklisted.into())
 }
 
 /// simplejwt's `RefreshToken(token)` after decoding: not blacklisted, then verified as a
 /// refresh token.
 async fn checked_refresh_token(state: &AppState, payload: &Payload) -> Result<(), ServiceError> {
-    if let Some(jti) = payload.jti()
+    if let Some(jti) = &payload.jti
         && state.view.is_token_revoked(jti).await?
     {
-        return Err(TokenError::Blacklisted.into());
+        return Err(Refusal::Blacklisted.into());
     }
     payload.verify(Some(TokenType::Refresh))?;
     Ok(())
@@ -455,7 +429,7 @@ async fn checked_refresh_token(state: &AppState, payload: &Payload) -> Result<()
 /// user is refreshed without one, as in simplejwt.
 async fn token_user(state: &AppState, payload: &Payload) -> Result<Option<i32>, ServiceError> {
     let settings = state.tokens.settings();
-    let id = match payload.user_id(&settings.user_id_claim) {
+    let id = match user_id(payload, &settings.user_id_claim) {
         None => return Ok(None),
         Some(UserIdClaim::Unusable) => return Err(ServiceError::NoActiveAccountForToken),
         Some(UserIdClaim::Id(id)) => id,
@@ -466,11 +440,8 @@ async fn token_user(state: &AppState, payload: &Payload) -> Result<Option<i32>, 
         .await?
         .filter(|user| user.is_active)
         .ok_or(ServiceError::NoActiveAccountForToken)?;
-    if settings.check_revoke_token {
-        let carried = payload.get(REVOKE_TOKEN_CLAIM).and_then(Value::as_str);
-        if carried != Some(password_fingerprint(&user.password).as_str()) {
-            return Err(ServiceError::PasswordChangedSinceLogin);
-        }
+    if settings.check_revoke_token && !carries_password(payload, &user.password) {
+        return Err(ServiceError::PasswordChangedSinceLogin);
     }
     Ok(Some(id))
 }
@@ -478,7 +449,7 @@ async fn token_user(state: &AppState, payload: &Payload) -> Result<Option<i32>, 
 fn mint(
     tokens: &TokenCodec,
     token_type: TokenType,
-    carried: &Map<String, Value>,
+    carried: &Payload,
     now: i64,
     session_end: i64,
 ) -> Result<MintedToken, ServiceError> {
@@ -509,13 +480,10 @@ fn issued(
 fn presented(payload: &Payload, token: &str, user_id: Option<i32>, now: i64) -> OutstandingToken {
     OutstandingToken {
         user_id,
-        jti: payload.jti().unwrap_or_default().to_owned(),
+        jti: payload.jti.clone().unwrap_or_default(),
         token: token.trim().to_owned(),
         created_at: Some(datetime(now)),
-        expires_at: datetime(payload.exp().unwrap_or(now)),
-        family_id: payload
-            .get(FAMILY_CLAIM)
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        expires_at: datetime(payload.exp.unwrap_or(now)),
+        family_id: payload.family_id.clone(),
     }
 }

@@ -434,3 +434,29 @@ fn der_signature(jws_signature: &str) -> Vec<u8> {
     der.extend(body);
     der
 }
+
+/// `token` signed again with the test secret under a header naming `kid`.
+fn with_kid(token: &str, kid: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    sign_with_header(&header, &payload_of(token))
+}
+
+every_database_and_mode!(a_kid_is_ignored_with_one_configured_key_as_simplejwt_ignores_it);
+
+async fn a_kid_is_ignored_with_one_configured_key_as_simplejwt_ignores_it(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+    let access = with_kid(&pair.access, "a-key-nobody-has");
+    let refresh = with_kid(&pair.refresh, "../../dev/null");
+
+    assert_json(
+        app.get_as("/hello/", &access).await,
+        200,
+        json!({"message": "Hello, World!"}),
+    )
+    .await;
+    assert_json(app.verify(&access).await, 200, json!({})).await;
+    let refreshed = json_body(app.refresh(&refresh).await, 200).await;
+    assert!(refreshed["access"].is_string(), "{refreshed}");
+}

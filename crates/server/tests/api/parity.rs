@@ -119,14 +119,32 @@ async fn accept_with_json_among_other_types_is_served(backend: Backend) {
     assert_json(response, 200, json!({"message": "pong"})).await;
 }
 
-/// The status, `Location` and body of a response.
-async fn redirect_of(response: reqwest::Response) -> (u16, Option<String>, String) {
+/// The status, `Location`, `Content-Type` and body of a response.
+async fn redirect_of(response: reqwest::Response) -> (u16, Option<String>, Option<String>, String) {
     let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("Location")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (status, location, response.text().await.unwrap())
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
+    };
+    let (location, content_type) = (header("Location"), header("Content-Type"));
+    (
+        status,
+        location,
+        content_type,
+        response.text().await.unwrap(),
+    )
+}
+
+/// What Django's `APPEND_SLASH` answers: a 301 to `location`, HTML by its header, empty.
+fn django_redirect(location: &str) -> (u16, Option<String>, Option<String>, String) {
+    (
+        301,
+        Some(location.to_owned()),
+        Some("text/html; charset=utf-8".to_owned()),
+        String::new(),
+    )
 }
 
 async fn a_token_path_without_its_slash_is_a_301_to_it(backend: Backend) {
@@ -134,10 +152,7 @@ async fn a_token_path_without_its_slash_is_a_301_to_it(backend: Backend) {
 
     let response = app.post_json("/api/token", &json!({})).await;
 
-    assert_eq!(
-        redirect_of(response).await,
-        (301, Some("/api/token/".to_owned()), String::new())
-    );
+    assert_eq!(redirect_of(response).await, django_redirect("/api/token/"));
 }
 
 async fn the_redirect_keeps_the_query_string(backend: Backend) {
@@ -147,11 +162,7 @@ async fn the_redirect_keeps_the_query_string(backend: Backend) {
 
     assert_eq!(
         redirect_of(response).await,
-        (
-            301,
-            Some("/api/token/refresh/?format=json".to_owned()),
-            String::new()
-        )
+        django_redirect("/api/token/refresh/?format=json")
     );
 }
 

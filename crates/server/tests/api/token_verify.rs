@@ -16,6 +16,10 @@ every_database_and_mode!(
 every_database!(
     a_blacklisted_token_is_a_400_when_blacklisting_after_rotation,
     a_blacklisted_token_still_verifies_under_simplejwt_defaults,
+    a_refresh_token_of_a_family_ended_by_reuse_is_blacklisted_to_verify,
+    a_refresh_token_of_a_family_ended_by_log_out_everywhere_is_blacklisted_to_verify,
+    an_inactive_users_token_still_verifies_as_in_simplejwt,
+    a_token_from_before_a_password_change_still_verifies_as_in_simplejwt,
 );
 
 async fn a_valid_access_token_verifies(setup: Setup) {
@@ -102,4 +106,58 @@ async fn a_blacklisted_token_still_verifies_under_simplejwt_defaults(backend: Ba
 
     // simplejwt only consults the blacklist here when BLACKLIST_AFTER_ROTATION is on.
     assert_json(app.verify(&pair.refresh).await, 200, json!({})).await;
+}
+
+async fn a_refresh_token_of_a_family_ended_by_reuse_is_blacklisted_to_verify(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let first = app.user_with_tokens().await;
+    let rotated = json_body(app.refresh(&first.refresh).await, 200).await;
+    let current = rotated["refresh"].as_str().unwrap();
+    assert_eq!(app.refresh(&first.refresh).await.status(), 401, "reuse");
+
+    assert_json(
+        app.verify(current).await,
+        400,
+        json!({"non_field_errors": ["Token is blacklisted"]}),
+    )
+    .await;
+}
+
+async fn a_refresh_token_of_a_family_ended_by_log_out_everywhere_is_blacklisted_to_verify(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+    let logged_out = app
+        .client
+        .post(app.url("/api/logout/all/"))
+        .bearer_auth(&pair.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_out.status(), 200);
+
+    assert_json(
+        app.verify(&pair.refresh).await,
+        400,
+        json!({"non_field_errors": ["Token is blacklisted"]}),
+    )
+    .await;
+}
+
+async fn an_inactive_users_token_still_verifies_as_in_simplejwt(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+    app.set_active("ada", false);
+
+    // Verify says nothing of a token's fitness for a particular use (simplejwt's docstring).
+    assert_json(app.verify(&pair.access).await, 200, json!({})).await;
+}
+
+async fn a_token_from_before_a_password_change_still_verifies_as_in_simplejwt(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[("JWT_CHECK_REVOKE_TOKEN", "true")]).await;
+    let pair = app.user_with_tokens().await;
+    app.set_password("ada", "another-horse-battery");
+
+    assert_json(app.verify(&pair.access).await, 200, json!({})).await;
 }
