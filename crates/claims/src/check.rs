@@ -18,6 +18,13 @@ use serde::{Deserialize, Deserializer};
 use crate::payload::{Claims, Registered};
 use crate::{Refusal, TokenType};
 
+/// The HMAC algorithms, by their JWA names (RFC 7518): one shared secret signs and checks.
+pub const HMAC_ALGORITHMS: [&str; 3] = ["HS256", "HS384", "HS512"];
+
+/// The key-pair algorithms this project signs with: a private key signs, and the public half,
+/// which can be published, checks.
+pub const KEY_PAIR_ALGORITHMS: [&str; 6] = ["ES256", "ES384", "EdDSA", "RS256", "RS384", "RS512"];
+
 /// What a token is checked against: the verifier's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {

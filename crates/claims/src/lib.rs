@@ -20,7 +20,7 @@ pub mod refusal;
 
 use std::collections::BTreeMap;
 
-pub use check::{Header, Rules, Violation};
+pub use check::{HMAC_ALGORITHMS, Header, KEY_PAIR_ALGORITHMS, Rules, Violation};
 pub use payload::{Claims, MAX_NUMERIC_DATE, MIN_NUMERIC_DATE, Registered, UserId};
 pub use refusal::{NOT_AUTHENTICATED, NOT_VALID_FOR_ANY_TOKEN_TYPE, Refusal};
 
@@ -54,13 +54,15 @@ impl TokenType {
     }
 }
 
-/// `POST /api/token/` and `POST /api/register/` request body.
+/// `POST /api/token/` and `POST /api/register/` request body. The browser sends the password
+/// as a `String`; the server reads it into a secret type (`Credentials<SecretString>`) that no
+/// `Debug` output or log line shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
+pub struct Credentials<Password = String> {
     /// The account name.
     pub username: String,
     /// The password, in clear: send it over HTTPS only.
-    pub password: String,
+    pub password: Password,
 }
 
 /// `POST /api/token/` success body.
@@ -97,13 +99,14 @@ pub struct AccessResponse {
     pub access: String,
 }
 
-/// `POST /api/password/change/` request body.
+/// `POST /api/password/change/` request body (the server reads the passwords as secrets, as
+/// in [`Credentials`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PasswordChange {
+pub struct PasswordChange<Password = String> {
     /// The password now.
-    pub old_password: String,
+    pub old_password: Password,
     /// The password from now on (Django's password rules apply).
-    pub new_password: String,
+    pub new_password: Password,
 }
 
 /// `POST /api/token/verify/` request body.

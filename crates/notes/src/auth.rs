@@ -13,6 +13,7 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use apikit::HttpError;
 use claims::{Claims, Header, Refusal, Rules, TokenType, UserId, compact};
 use serde_json::Value;
 
@@ -57,7 +58,7 @@ impl Verifier {
     /// signature with the published key its `kid` names, then the token contract's checks, the
     /// same the auth server runs.
     pub async fn caller(&self, token: &str, now: i64) -> Result<Caller, NotesError> {
-        let invalid = || NotesError::TokenRefused(Refusal::Invalid);
+        let invalid = || NotesError::from(HttpError::AccessRefused(Refusal::Invalid));
         let parts = compact::split(token).map_err(|_| invalid())?;
         let header: Header = serde_json::from_slice(&parts.header).map_err(|_| invalid())?;
         // The auth server publishes a key set: the kid selects among its keys, never a key
@@ -83,7 +84,7 @@ impl Verifier {
         self.rules
             .check(&header, &claims, now)
             .and_then(|()| claims.verify(Some(TokenType::Access)))
-            .map_err(NotesError::TokenRefused)?;
+            .map_err(HttpError::AccessRefused)?;
         caller(&claims, &self.settings.user_id_claim)
     }
 }
@@ -92,7 +93,7 @@ impl Verifier {
 fn caller(claims: &Claims<Value>, user_id_claim: &str) -> Result<Caller, NotesError> {
     match claims.user_id(user_id_claim) {
         Some(UserId::Id(user_id)) => Ok(Caller { user_id }),
-        _ => Err(NotesError::NoUserIdentification),
+        _ => Err(HttpError::AccessRefused(Refusal::NoUserId).into()),
     }
 }
 
@@ -122,12 +123,12 @@ fn bearer_token(req: &HttpRequest) -> Result<String, NotesError> {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .ok_or(NotesError::NotAuthenticated)?;
+        .ok_or(HttpError::NotAuthenticated)?;
     let parts: Vec<&str> = value.split_whitespace().collect();
     match parts.as_slice() {
         ["Bearer", token] => Ok((*token).to_owned()),
-        ["Bearer", ..] => Err(NotesError::BadAuthorizationHeader),
-        _ => Err(NotesError::NotAuthenticated),
+        ["Bearer", ..] => Err(HttpError::BadAuthorizationHeader.into()),
+        _ => Err(HttpError::NotAuthenticated.into()),
     }
 }
 
@@ -156,7 +157,10 @@ mod tests {
     fn a_token_without_a_usable_user_names_nobody() {
         for payload in [json!({}), json!({"user_id": true}), json!({"user_id": ""})] {
             let error = caller(&claims(payload), "user_id").unwrap_err();
-            assert!(matches!(error, NotesError::NoUserIdentification));
+            assert!(matches!(
+                error,
+                NotesError::Http(HttpError::AccessRefused(Refusal::NoUserId))
+            ));
         }
     }
 }

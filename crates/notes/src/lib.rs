@@ -7,7 +7,8 @@
 //! - [`auth`]: checking `Authorization: Bearer ...` with them.
 //! - [`store`]: its own table of notes, on SQLite or PostgreSQL.
 //! - [`input`], [`routes`], [`error`]: the API, in the auth API's (DRF's) shapes.
-//! - [`startup`], [`telemetry`]: building and logging the service.
+//! - [`startup`]: building the service (its errors, body reader and request log line are the
+//!   auth server's, from `apikit`).
 
 pub mod auth;
 pub mod error;
@@ -17,4 +18,3 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod store;
-pub mod telemetry;

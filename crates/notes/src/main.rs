@@ -8,7 +8,7 @@ use notes::startup::Application;
 fn main() -> ExitCode {
     // A missing .env is normal.
     let _ = dotenvy::dotenv();
-    notes::telemetry::init();
+    apikit::log::init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {

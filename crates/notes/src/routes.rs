@@ -7,14 +7,15 @@
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
+use apikit::{HttpError, RequestData};
 use claims::Note;
 use serde_json::json;
 
 use crate::auth::Caller;
 use crate::error::NotesError;
-use crate::input::{new_note_text, read_body};
+use crate::input::new_note_text;
 use crate::startup::State;
-use crate::store::{StoreError, StoredNote};
+use crate::store::{DbError, StoredNote};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,14 +39,13 @@ async fn list(caller: Caller, state: web::Data<State>) -> Result<HttpResponse, N
     Ok(HttpResponse::Ok().json(notes))
 }
 
+/// As DRF's views: the caller is authenticated before the body is read.
 async fn create(
     caller: Caller,
-    req: HttpRequest,
-    payload: web::Payload,
+    data: RequestData,
     state: web::Data<State>,
 ) -> Result<HttpResponse, NotesError> {
-    let body = read_body(payload).await?;
-    let text = new_note_text(&req, &body)?;
+    let text = new_note_text(&data)?;
     let now = chrono::Utc::now().naive_utc();
     let note = state
         .store
@@ -66,13 +66,14 @@ async fn other_method(
             "name": "Note List",
             "description": "The caller's notes; POST adds one.",
             "renders": ["application/json"],
-            "parses": ["application/json"],
+            "parses": ["application/json", "application/x-www-form-urlencoded"],
         })));
     }
-    Err(NotesError::MethodNotAllowed {
+    Err(HttpError::MethodNotAllowed {
         method: req.method().clone(),
         allowed: "GET, POST, HEAD, OPTIONS",
-    })
+    }
+    .into())
 }
 
 async fn healthz(state: web::Data<State>) -> Result<HttpResponse, NotesError> {
@@ -84,10 +85,10 @@ async fn healthz(state: web::Data<State>) -> Result<HttpResponse, NotesError> {
 }
 
 async fn not_found() -> Result<HttpResponse, NotesError> {
-    Err(NotesError::NotFound)
+    Err(HttpError::NotFound.into())
 }
 
-fn unavailable(error: StoreError) -> NotesError {
+fn unavailable(error: DbError) -> NotesError {
     NotesError::Unavailable(error.to_string())
 }
 

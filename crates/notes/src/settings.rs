@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-use crate::store::StoreUrl;
+use crate::store::DatabaseUrl;
 
 /// Everything the service is configured with.
 #[derive(Debug, Clone)]
@@ -13,7 +13,7 @@ pub struct Settings {
     /// `NOTES_BIND_ADDR`, default `127.0.0.1:8001`. Port 0 picks a free port.
     pub bind_addr: String,
     /// `NOTES_DATABASE_URL`, default `sqlite://notes.sqlite3`.
-    pub database_url: StoreUrl,
+    pub database_url: DatabaseUrl,
     /// `AUTH_JWKS_URL`, default `http://127.0.0.1:8000/.well-known/jwks.json`: the auth server's
     /// published keys, over plain HTTP on the internal network.
     pub jwks_url: String,
@@ -43,7 +43,7 @@ pub struct SettingError {
     /// The variable.
     pub variable: &'static str,
     /// What it should be.
-    pub expected: &'static str,
+    pub expected: String,
     /// What it was.
     pub got: String,
 }
@@ -64,15 +64,13 @@ impl Settings {
         if !jwks_url.starts_with("http://") {
             return Err(SettingError {
                 variable: "AUTH_JWKS_URL",
-                expected: "an http:// URL of the auth server on the internal network (this build has no TLS client)",
+                expected: "an http:// URL of the auth server on the internal network (this build has no TLS client)".into(),
                 got: jwks_url,
             });
         }
         Ok(Self {
             bind_addr: get("NOTES_BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8001".into()),
-            database_url: StoreUrl::parse(
-                &get("NOTES_DATABASE_URL").unwrap_or_else(|| "sqlite://notes.sqlite3".into()),
-            ),
+            database_url: database_url(get("NOTES_DATABASE_URL"))?,
             jwks_url,
             algorithm: algorithm(get("AUTH_ALGORITHM"))?,
             issuer: get("AUTH_ISSUER"),
@@ -100,6 +98,16 @@ impl Settings {
     }
 }
 
+/// `NOTES_DATABASE_URL`, read as the auth server reads `DATABASE_URL`.
+fn database_url(raw: Option<String>) -> Result<DatabaseUrl, SettingError> {
+    let raw = raw.unwrap_or_else(|| "sqlite://notes.sqlite3".to_owned());
+    DatabaseUrl::parse(&raw).ok_or_else(|| SettingError {
+        variable: "NOTES_DATABASE_URL",
+        expected: DatabaseUrl::EXPECTED.into(),
+        got: raw,
+    })
+}
+
 fn leeway_seconds(raw: Option<String>) -> Result<i64, SettingError> {
     let Some(raw) = raw else {
         return Ok(0);
@@ -110,7 +118,7 @@ fn leeway_seconds(raw: Option<String>) -> Result<i64, SettingError> {
         .filter(|seconds| (0..=86_400).contains(seconds))
         .ok_or(SettingError {
             variable: "AUTH_LEEWAY",
-            expected: "seconds, from 0 to 86400",
+            expected: "seconds, from 0 to 86400".into(),
             got: raw,
         })
 }
@@ -121,16 +129,15 @@ fn algorithm(raw: Option<String>) -> Result<Algorithm, SettingError> {
     let Some(raw) = raw else {
         return Ok(Algorithm::ES256);
     };
-    match raw.trim() {
-        "ES256" => Ok(Algorithm::ES256),
-        "ES384" => Ok(Algorithm::ES384),
-        "EdDSA" => Ok(Algorithm::EdDSA),
-        "RS256" => Ok(Algorithm::RS256),
-        "RS384" => Ok(Algorithm::RS384),
-        "RS512" => Ok(Algorithm::RS512),
+    let name = raw.trim();
+    match name.parse::<Algorithm>() {
+        Ok(algorithm) if claims::KEY_PAIR_ALGORITHMS.contains(&name) => Ok(algorithm),
         _ => Err(SettingError {
             variable: "AUTH_ALGORITHM",
-            expected: "one of ES256, ES384, EdDSA, RS256, RS384, RS512 (a key pair: HMAC has no public key)",
+            expected: format!(
+                "one of {} (a key pair: HMAC has no public key)",
+                claims::KEY_PAIR_ALGORITHMS.join(", ")
+            ),
             got: raw,
         }),
     }
@@ -147,7 +154,7 @@ fn milliseconds(raw: Option<String>) -> Result<Duration, SettingError> {
         .map(Duration::from_millis)
         .ok_or(SettingError {
             variable: "AUTH_JWKS_TIMEOUT",
-            expected: "milliseconds, from 1 to 60000",
+            expected: "milliseconds, from 1 to 60000".into(),
             got: raw,
         })
 }
@@ -163,7 +170,7 @@ fn max_age_seconds(raw: Option<String>) -> Result<Duration, SettingError> {
         .map(Duration::from_secs)
         .ok_or(SettingError {
             variable: "AUTH_JWKS_MAX_AGE",
-            expected: "seconds, from 1 to 3600",
+            expected: "seconds, from 1 to 3600".into(),
             got: raw,
         })
 }

@@ -1,15 +1,18 @@
 //! Building the service: settings in, a bound server out (port 0 picks a free port, for tests).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use apikit::error::www_authenticate;
+use apikit::listen::{self, BindError};
+use apikit::log::RequestSpan;
+use tracing_actix_web::TracingLogger;
 
 use crate::auth::Verifier;
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::{DbError, Store};
 
 /// What the handlers share.
 pub struct State {
@@ -24,15 +27,10 @@ pub struct State {
 pub enum StartupError {
     /// The database.
     #[error("NOTES_DATABASE_URL: {0}")]
-    Store(#[from] StoreError),
+    Store(#[from] DbError),
     /// The address.
-    #[error("NOTES_BIND_ADDR: cannot listen on {addr}: {source}")]
-    Bind {
-        /// What was asked.
-        addr: String,
-        /// Why not.
-        source: std::io::Error,
-    },
+    #[error("NOTES_BIND_ADDR: {0}")]
+    Bind(#[from] BindError),
 }
 
 /// A service ready to run.
@@ -47,18 +45,7 @@ impl Application {
     /// arrive).
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = Store::open(&settings.database_url)?;
-        let listener =
-            TcpListener::bind(&settings.bind_addr).map_err(|source| StartupError::Bind {
-                addr: settings.bind_addr.clone(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                addr: settings.bind_addr.clone(),
-                source,
-            })?
-            .port();
+        let (listener, port) = listen::bind(&settings.bind_addr)?;
         let verifier = Arc::new(Verifier::new(settings));
         let prefetch = verifier.clone();
         actix_web::rt::spawn(async move {
@@ -73,11 +60,12 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(verifier.clone())
-                .wrap(from_fn(crate::telemetry::log_request))
+                .wrap(from_fn(www_authenticate))
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(crate::routes::configure)
         })
         .listen(listener)
-        .map_err(|source| StartupError::Bind {
+        .map_err(|source| BindError {
             addr: "the bound listener".into(),
             source,
         })?

@@ -11,6 +11,7 @@ use std::time::Duration;
 use claims::Credentials;
 use clap::{Parser, Subcommand};
 use jsonwebtoken::Algorithm;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::keyset::{self, KeyState};
 use crate::auth::password::PasswordHasher;
@@ -270,7 +271,8 @@ fn change_password(
     } else {
         prompt_password()?
     };
-    let problems = crate::auth::password::password_problems(&password, &user.username);
+    let problems =
+        crate::auth::password::password_problems(password.expose_secret(), &user.username);
     if !problems.is_empty() {
         return Err(Failure::usage(
             problems
@@ -283,7 +285,7 @@ fn change_password(
     let hasher = PasswordHasher::new(settings.bcrypt_cost)
         .map_err(|error| Failure::runtime(error.to_string()))?;
     let hash = hasher
-        .hash(&password)
+        .hash(password.expose_secret())
         .map_err(|error| Failure::runtime(error.to_string()))?;
     accounts::set_password_ending_sessions(&mut conn, user.id, &hash, now())?;
     println!(
@@ -307,16 +309,16 @@ fn existing_user(conn: &mut db::AnyConnection, username: &str) -> Result<users::
         .ok_or_else(|| Failure::usage(format!("no user named {username:?}")))
 }
 
-fn password_from_stdin() -> Result<String, Failure> {
+fn password_from_stdin() -> Result<SecretString, Failure> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
         .map_err(|error| Failure::runtime(format!("cannot read standard input: {error}")))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    Ok(SecretString::from(line.trim_end_matches(['\r', '\n'])))
 }
 
-fn prompt_password() -> Result<String, Failure> {
+fn prompt_password() -> Result<SecretString, Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::usage(
             "no terminal to ask for the password on: pass --password-stdin and pipe it in",
@@ -330,7 +332,7 @@ fn prompt_password() -> Result<String, Failure> {
     if read("Password (again): ")? != password {
         return Err(Failure::usage("the two passwords did not match"));
     }
-    Ok(password)
+    Ok(SecretString::from(password))
 }
 
 fn flush_expired_tokens(settings: &Settings) -> Result<(), Failure> {
@@ -397,15 +399,11 @@ fn manage_keys(settings: &Settings, action: KeysCommand) -> Result<(), Failure> 
 }
 
 fn key_pair_algorithm(name: &str) -> Result<Algorithm, Failure> {
-    match name {
-        "ES256" => Ok(Algorithm::ES256),
-        "ES384" => Ok(Algorithm::ES384),
-        "EdDSA" => Ok(Algorithm::EdDSA),
-        "RS256" => Ok(Algorithm::RS256),
-        "RS384" => Ok(Algorithm::RS384),
-        "RS512" => Ok(Algorithm::RS512),
-        other => Err(Failure::usage(format!(
-            "--algorithm: expected one of ES256, ES384, EdDSA, RS256, RS384, RS512, got {other:?}"
+    match name.parse::<Algorithm>() {
+        Ok(algorithm) if claims::KEY_PAIR_ALGORITHMS.contains(&name) => Ok(algorithm),
+        _ => Err(Failure::usage(format!(
+            "--algorithm: expected one of {}, got {name:?}",
+            claims::KEY_PAIR_ALGORITHMS.join(", ")
         ))),
     }
 }

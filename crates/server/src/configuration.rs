@@ -8,9 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use dbkit::DatabaseUrl;
 use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 /// A setting that could not be used: which variable, what it expects, what it got.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,75 +37,6 @@ impl ConfigError {
             expected: expected.into(),
             got: got.into(),
         }
-    }
-}
-
-/// Where the data lives. `Debug` shows a PostgreSQL URL without its password.
-#[derive(Clone)]
-pub enum DatabaseUrl {
-    /// An SQLite database file (created when missing).
-    Sqlite(PathBuf),
-    /// A PostgreSQL connection URL (`postgres://user:password@host:port/name`), kept secret
-    /// because it may carry a password.
-    Postgres(SecretString),
-}
-
-impl PartialEq for DatabaseUrl {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Sqlite(a), Self::Sqlite(b)) => a == b,
-            (Self::Postgres(a), Self::Postgres(b)) => a.expose_secret() == b.expose_secret(),
-            _ => false,
-        }
-    }
-}
-
-impl Eq for DatabaseUrl {}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl DatabaseUrl {
-    /// Reads `sqlite://PATH`, `sqlite:PATH`, `postgres://...`, `postgresql://...`, or a plain
-    /// file path (SQLite).
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
-        let value = value.trim();
-        let expected = "sqlite://PATH, a file path, or postgres://USER@HOST:PORT/NAME";
-        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-            return Ok(Self::Postgres(SecretString::from(value)));
-        }
-        let path = value
-            .strip_prefix("sqlite://")
-            .or_else(|| value.strip_prefix("sqlite:"))
-            .unwrap_or(value);
-        if path.is_empty() || path.contains("://") {
-            return Err(ConfigError::new("DATABASE_URL", expected, value));
-        }
-        Ok(Self::Sqlite(PathBuf::from(path)))
-    }
-
-    /// The URL with any password replaced by `***`, for log lines.
-    pub fn redacted(&self) -> String {
-        match self {
-            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Self::Postgres(url) => redact_password(url.expose_secret()),
-        }
-    }
-}
-
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
     }
 }
 
@@ -188,9 +120,6 @@ pub struct Settings {
     pub jwt: JwtSettings,
 }
 
-/// The largest request body the API reads, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
 impl Settings {
     /// Settings from the process environment (call `dotenvy::dotenv()` first to include `.env`).
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -235,11 +164,7 @@ impl Settings {
         };
         check_keys_dir(&jwt)?;
         Ok(Self {
-            database_url: DatabaseUrl::parse(
-                get("DATABASE_URL")
-                    .as_deref()
-                    .unwrap_or("sqlite://db.sqlite3"),
-            )?,
+            database_url: database_url(get("DATABASE_URL"))?,
             database_pool_size: whole_number(&get, "DATABASE_POOL_SIZE", 10, 1..=1000)? as u32,
             bind_addr: bind_addr(get("BIND_ADDR"))?,
             secret_key: get("SECRET_KEY").map(SecretString::from),
@@ -380,25 +305,20 @@ fn algorithm(raw: Option<String>) -> Result<Algorithm, ConfigError> {
     let Some(raw) = raw else {
         return Ok(Algorithm::HS256);
     };
-    let algorithm = match raw.trim() {
-        "HS256" => Algorithm::HS256,
-        "HS384" => Algorithm::HS384,
-        "HS512" => Algorithm::HS512,
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => {
-            return Err(ConfigError::new(
-                "JWT_ALGORITHM",
-                "one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, EdDSA",
-                raw,
-            ));
-        }
-    };
-    Ok(algorithm)
+    let name = raw.trim();
+    let supported: Vec<&str> = claims::HMAC_ALGORITHMS
+        .iter()
+        .chain(&claims::KEY_PAIR_ALGORITHMS)
+        .copied()
+        .collect();
+    match name.parse::<Algorithm>() {
+        Ok(algorithm) if supported.contains(&name) => Ok(algorithm),
+        _ => Err(ConfigError::new(
+            "JWT_ALGORITHM",
+            format!("one of {}", supported.join(", ")),
+            raw,
+        )),
+    }
 }
 
 fn header_types(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
@@ -432,6 +352,12 @@ fn claim_name(raw: Option<String>) -> Result<String, ConfigError> {
         ));
     }
     Ok(name.to_owned())
+}
+
+fn database_url(raw: Option<String>) -> Result<DatabaseUrl, ConfigError> {
+    let raw = raw.unwrap_or_else(|| "sqlite://db.sqlite3".to_owned());
+    DatabaseUrl::parse(&raw)
+        .ok_or_else(|| ConfigError::new("DATABASE_URL", DatabaseUrl::EXPECTED, raw.trim()))
 }
 
 fn bind_addr(raw: Option<String>) -> Result<String, ConfigError> {
@@ -594,32 +520,9 @@ mod tests {
     }
 
     #[test]
-    fn database_urls_of_both_kinds_parse() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
-            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("data/app.sqlite3").unwrap(),
-            DatabaseUrl::Sqlite(PathBuf::from("data/app.sqlite3"))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/app").unwrap(),
-            DatabaseUrl::Postgres(SecretString::from("postgres://postgres@127.0.0.1:5432/app"))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("mysql://root@localhost/app")
-                .unwrap_err()
-                .variable,
-            "DATABASE_URL"
-        );
-    }
-
-    #[test]
-    fn database_passwords_are_redacted_for_logs() {
-        let url = DatabaseUrl::Postgres(SecretString::from("postgres://app:hunter2@db:5432/app"));
-        assert_eq!(url.redacted(), "postgres://app:***@db:5432/app");
-        assert_eq!(format!("{url:?}"), "postgres://app:***@db:5432/app");
+    fn a_database_url_of_another_kind_names_the_variable() {
+        let error = settings_with(&[("DATABASE_URL", "mysql://root@localhost/app")]).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_URL");
     }
 
     #[test]

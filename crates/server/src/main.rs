@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     // A missing .env is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    server::telemetry::init();
+    apikit::log::init();
     let outcome = Settings::from_env()
         .map_err(cli::Failure::from)
         .and_then(|settings| cli::execute(cli.command.unwrap_or(Command::Serve), settings));

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use apikit::error::www_authenticate;
+use apikit::listen::{self, BindError};
+use apikit::log::RequestSpan;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenCodec;
@@ -16,13 +19,12 @@ use crate::auth::keys::{self, KeyOrigin};
 use crate::auth::password::PasswordHasher;
 use crate::configuration::{ConfigError, DatabaseUrl, Settings};
 use crate::db::view::AuthView;
-use crate::db::{Database, DbError, listen};
+use crate::db::{self, Database, DbError};
 use crate::http::HttpSettings;
-use crate::http::middleware::{append_slash, limit_header_fields, negotiate, www_authenticate};
+use crate::http::middleware::{append_slash, limit_header_fields, negotiate};
 use crate::routes;
 use crate::routes::notes::NotesUpstream;
 use crate::services::AppState;
-use crate::telemetry::RequestSpan;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +40,9 @@ pub enum StartupError {
         /// What went wrong.
         source: DbError,
     },
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// `BIND_ADDR`.
-        addr: String,
-        /// What went wrong.
-        source: std::io::Error,
-    },
+    /// `BIND_ADDR` could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// A server that is bound and ready to run.
@@ -61,18 +58,7 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
         let state = build_state(&settings)?;
         let view = state.view.clone();
-        let listener =
-            TcpListener::bind(&settings.bind_addr).map_err(|source| StartupError::Bind {
-                addr: settings.bind_addr.clone(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                addr: settings.bind_addr.clone(),
-                source,
-            })?
-            .port();
+        let (listener, port) = listen::bind(&settings.bind_addr)?;
         if !settings.frontend_dir.join("index.html").is_file() {
             tracing::info!(
                 "no frontend in {} (build it with `cargo xtask serve`); serving the API only",
@@ -87,7 +73,7 @@ impl Application {
             settings.frontend_dir.clone(),
             settings.notes_url.clone(),
         )
-        .map_err(|source| StartupError::Bind {
+        .map_err(|source| BindError {
             addr: settings.bind_addr.clone(),
             source,
         })?;
@@ -140,12 +126,15 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
             path.display()
         ),
     }
-    let db = Database::connect(&settings.database_url, settings.database_pool_size).map_err(
-        |source| StartupError::Database {
-            url: settings.database_url.redacted(),
-            source,
-        },
-    )?;
+    let db = Database::connect(
+        &settings.database_url,
+        settings.database_pool_size,
+        db::MIGRATIONS,
+    )
+    .map_err(|source| StartupError::Database {
+        url: settings.database_url.redacted(),
+        source,
+    })?;
     let hasher = PasswordHasher::new(settings.bcrypt_cost).map_err(|_| {
         ConfigError::new(
             "BCRYPT_COST",
@@ -155,9 +144,9 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     })?;
     let view = AuthView::new(db.clone(), settings.auth_cache_ttl);
     if let DatabaseUrl::Postgres(url) = &settings.database_url {
-        listen::spawn(url.clone(), &view).map_err(|source| StartupError::Database {
+        db::listen::spawn(url.clone(), &view).map_err(|source| StartupError::Database {
             url: settings.database_url.redacted(),
-            source: DbError::Unavailable(format!("cannot start the event listener: {source}")),
+            source: DbError::unavailable("cannot start the event listener", source),
         })?;
     }
     let tokens = Arc::new(TokenCodec::with_keys(settings.jwt.clone(), keys.set));
@@ -182,11 +171,15 @@ pub fn run(
     notes_url: Option<String>,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
+    let challenge = web::Data::new(http.challenge.clone());
+    let trusted_proxies = web::Data::new(http.trusted_proxies.clone());
     let http = web::Data::new(http);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(http.clone())
+            .app_data(challenge.clone())
+            .app_data(trusted_proxies.clone())
             .wrap(from_fn(negotiate))
             .wrap(from_fn(www_authenticate))
             .wrap(from_fn(append_slash))

@@ -86,7 +86,7 @@ async fn a_huge_body_is_a_413() {
     assert_json(
         post_raw(&notes, &token, "application/json", huge).await,
         413,
-        json!({"detail": "Request body is too large. The limit is 16384 bytes."}),
+        json!({"detail": "Request body is too large. The limit is 65536 bytes."}),
     )
     .await;
     assert_nothing_stored(&notes, &token).await;
@@ -130,4 +130,18 @@ async fn garbage_tokens_are_invalid() {
         json!({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"}),
     )
     .await;
+}
+
+#[actix_web::test]
+async fn a_null_character_is_refused_as_the_auth_server_refuses_it() {
+    let (_keys, auth, notes) = both();
+    let token = auth.access_token_for("ada").await;
+
+    assert_json(
+        notes.create(&token, &json!({"text": "buy\u{0}milk"})).await,
+        400,
+        json!({"text": ["Null characters are not allowed."]}),
+    )
+    .await;
+    assert_nothing_stored(&notes, &token).await;
 }

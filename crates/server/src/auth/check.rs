@@ -20,16 +20,10 @@
 //! (Refresh tokens are not remembered: with rotation each is used once.)
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use claims::{Header, Refusal, TokenType, UserId, compact};
-use moka::sync::Cache;
-use serde_json::Value;
 
-use crate::auth::mint::TokenCodec;
-
-/// The claims of a token whose signature and registered claims were checked.
-pub type Payload = claims::Claims<Value>;
+use crate::auth::codec::{Payload, TokenCodec};
 
 /// What a token's user id claim holds, for this server's users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,21 +40,6 @@ pub fn user_id(payload: &Payload, claim: &str) -> Option<UserIdClaim> {
         UserId::Id(id) => id.parse().map_or(UserIdClaim::Unusable, UserIdClaim::Id),
         UserId::Unusable => UserIdClaim::Unusable,
     })
-}
-
-/// How many verified access tokens are remembered, and for how long unused.
-const VERIFIED_CAPACITY: u64 = 4_096;
-const VERIFIED_IDLE: Duration = Duration::from_secs(300);
-
-/// Access tokens whose signature and claims were checked, by their text.
-pub(super) type VerifiedTokens = Cache<String, Arc<Payload>>;
-
-/// An empty cache of verified tokens.
-pub(super) fn verified_tokens() -> VerifiedTokens {
-    Cache::builder()
-        .max_capacity(VERIFIED_CAPACITY)
-        .time_to_idle(VERIFIED_IDLE)
-        .build()
 }
 
 impl TokenCodec {
@@ -112,9 +91,8 @@ impl TokenCodec {
 
 #[cfg(test)]
 mod tests {
-
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::configuration::JwtSettings;
@@ -167,7 +145,12 @@ mod tests {
     fn a_minted_access_token_decodes_and_verifies_as_access() {
         let codec = codec();
         let minted = codec
-            .mint(TokenType::Access, &codec.user_claims(7, "hash"), NOW)
+            .mint(
+                TokenType::Access,
+                &codec.user_claims(7, "hash"),
+                NOW,
+                i64::MAX,
+            )
             .unwrap();
         let payload = codec.decode(&minted.token, NOW).unwrap();
         assert_eq!(payload.verify(Some(TokenType::Access)), Ok(()));
@@ -275,7 +258,7 @@ mod tests {
             DecodingKey::from_rsa_pem(public).unwrap(),
         );
         let genuine = codec
-            .mint(TokenType::Access, &codec.user_claims(1, "h"), NOW)
+            .mint(TokenType::Access, &codec.user_claims(1, "h"), NOW, i64::MAX)
             .unwrap();
         assert!(codec.decode(&genuine.token, NOW).is_ok());
 
@@ -321,7 +304,7 @@ mod tests {
         let codec = hs256(settings);
 
         let minted = codec
-            .mint(TokenType::Access, &codec.user_claims(1, "h"), NOW)
+            .mint(TokenType::Access, &codec.user_claims(1, "h"), NOW, i64::MAX)
             .unwrap();
         assert!(codec.decode(&minted.token, NOW).is_ok());
         assert_eq!(
@@ -334,10 +317,17 @@ mod tests {
     fn an_access_token_made_from_a_refresh_token_keeps_its_user_and_gets_its_own_id() {
         let codec = codec();
         let refresh = codec
-            .mint(TokenType::Refresh, &codec.user_claims(9, "h"), NOW)
+            .mint(
+                TokenType::Refresh,
+                &codec.user_claims(9, "h"),
+                NOW,
+                i64::MAX,
+            )
             .unwrap();
         let payload = codec.decode(&refresh.token, NOW).unwrap();
-        let access = codec.mint(TokenType::Access, &payload, NOW + 5).unwrap();
+        let access = codec
+            .mint(TokenType::Access, &payload, NOW + 5, i64::MAX)
+            .unwrap();
         let access = codec.decode(&access.token, NOW + 5).unwrap();
         assert_eq!(user_id(&access, "user_id"), Some(UserIdClaim::Id(9)));
         assert_eq!(access.token_type, Some(TokenType::Access));

@@ -3,39 +3,14 @@
 //!
 //! Checking a token is the other half of [`TokenCodec`], in [`crate::auth::check`].
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use claims::{TokenType, compact};
+use serde_json::{Map, Value};
 
-use claims::{Rules, TokenType, compact};
-use jsonwebtoken::{DecodingKey, EncodingKey};
-use serde_json::{Map, Value, json};
-
-use crate::auth::check::{Payload, VerifiedTokens, verified_tokens};
-use crate::auth::keyset::KeySet;
-use crate::configuration::{ConfigError, JwtSettings};
+use crate::auth::codec::{Payload, TokenCodec};
 
 /// The claim that carries a fingerprint of the user's password hash, with
 /// `JWT_CHECK_REVOKE_TOKEN` (simplejwt's `REVOKE_TOKEN_CLAIM`).
 pub const REVOKE_TOKEN_CLAIM: &str = "hash_password";
-
-/// The fewest seconds between two readings of the key directory prompted by tokens that name
-/// an unknown `kid` (so a flood of them cannot make the server read the disk per request).
-const RELOAD_AT_MOST_EVERY: i64 = 2;
-
-/// How often the key directory is read again regardless, so a rotation reaches a server whose
-/// clients have not yet presented a token of the new key.
-const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Signs and checks tokens with the configured algorithm and keys.
-pub struct TokenCodec {
-    settings: JwtSettings,
-    /// The contract's rules, from the settings.
-    rules: Rules,
-    keys: RwLock<Arc<KeySet>>,
-    verified: VerifiedTokens,
-    /// When the key directory was last read, in seconds since the epoch.
-    last_reload: AtomicI64,
-}
 
 /// A freshly minted token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,120 +24,12 @@ pub struct MintedToken {
 }
 
 impl TokenCodec {
-    /// A codec signing with `encoding_key` and checking with `decoding_key`, tokens carrying
-    /// no `kid` (for tests and benchmarks).
-    pub fn new(
-        settings: JwtSettings,
-        encoding_key: EncodingKey,
-        decoding_key: DecodingKey,
-    ) -> Self {
-        Self::with_keys(settings, KeySet::single(encoding_key, decoding_key))
-    }
-
-    /// A codec for these settings and this key set.
-    pub fn with_keys(settings: JwtSettings, keys: KeySet) -> Self {
-        let rules = Rules {
-            algorithm: algorithm_name(settings.algorithm),
-            leeway: settings.leeway,
-            issuer: settings.issuer.clone(),
-            audience: settings.audience.clone(),
-        };
-        Self {
-            settings,
-            rules,
-            keys: RwLock::new(Arc::new(keys)),
-            verified: verified_tokens(),
-            last_reload: AtomicI64::new(0),
-        }
-    }
-
-    /// The token settings.
-    pub fn settings(&self) -> &JwtSettings {
-        &self.settings
-    }
-
-    /// What tokens are checked against (`claims::Rules`), from the settings.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
-    }
-
-    /// The key set as it is now.
-    pub fn keys(&self) -> Arc<KeySet> {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The public keys, as `/.well-known/jwks.json` publishes them: `{"keys": [...]}`, empty
-    /// with HMAC.
-    pub fn jwks(&self) -> Value {
-        json!({ "keys": self.keys().public_jwks() })
-    }
-
-    /// Reads the key directory again (when the keys come from one). When the keys changed,
-    /// every remembered verification is forgotten: a retired key's tokens must not pass.
-    /// Returns whether they changed.
-    pub fn reload_keys(&self, now: i64) -> Result<bool, ConfigError> {
-        self.last_reload.store(now, Ordering::Relaxed);
-        let current = self.keys();
-        let Some(directory) = current.directory() else {
-            return Ok(false);
-        };
-        let fresh = KeySet::from_directory(directory, self.settings.algorithm)?;
-        if fresh.same_keys(&current) {
-            return Ok(false);
-        }
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
-        self.verified.invalidate_all();
-        tracing::info!("the key set changed: {}", directory.display());
-        Ok(true)
-    }
-
-    /// Reads the key directory again every few seconds on a thread of its own, for as long as
-    /// `codec` is in use. Does nothing when the keys do not come from a directory.
-    pub fn watch_key_directory(codec: &Arc<Self>) {
-        if codec.keys().directory().is_none() {
-            return;
-        }
-        let codec = Arc::downgrade(codec);
-        std::thread::Builder::new()
-            .name("key-directory".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(RELOAD_EVERY);
-                    let Some(codec) = codec.upgrade() else { return };
-                    if let Err(error) = codec.reload_keys(crate::auth::now()) {
-                        tracing::warn!(%error, "cannot read the key directory again");
-                    }
-                }
-            })
-            .expect("a thread can be spawned at start");
-    }
-
-    /// [`reload_keys`](Self::reload_keys), unless the directory was read less than
-    /// [`RELOAD_AT_MOST_EVERY`] seconds ago; returns whether the keys changed.
-    pub(super) fn reload_keys_if_due(&self, now: i64) -> bool {
-        let last = self.last_reload.load(Ordering::Relaxed);
-        if now - last < RELOAD_AT_MOST_EVERY {
-            return false;
-        }
-        self.reload_keys(now).unwrap_or_else(|error| {
-            tracing::warn!(%error, "cannot read the key directory again");
-            false
-        })
-    }
-
-    pub(super) fn verified(&self) -> &VerifiedTokens {
-        &self.verified
-    }
-
     /// The claims a user's tokens carry besides the registered ones: the user id (a string, as
     /// simplejwt writes it), and with `JWT_CHECK_REVOKE_TOKEN` a fingerprint of the password hash.
     pub fn user_claims(&self, user_id: i32, password_hash: &str) -> Payload {
         let mut claims = Payload::default();
-        claims.set_user_id(&self.settings.user_id_claim, user_id.to_string());
-        if self.settings.check_revoke_token {
+        claims.set_user_id(&self.settings().user_id_claim, user_id.to_string());
+        if self.settings().check_revoke_token {
             claims.insert(
                 REVOKE_TOKEN_CLAIM,
                 Value::String(password_fingerprint(password_hash)),
@@ -171,24 +38,15 @@ impl TokenCodec {
         claims
     }
 
-    /// Mints a token of `token_type` at `now` (seconds since the epoch): a fresh `jti`,
-    /// `iat = now`, `exp = now + lifetime`, and every claim of `carried` but `token_type`, `exp`,
-    /// `iat`, `jti` (simplejwt's `no_copy_claims`), `aud` and `iss` (from the settings).
-    /// simplejwt copies a refresh token's claims into the access token it makes the same
-    /// way, so a claim the refresh token lacks (even the user id) is missing from both.
-    pub fn mint(
-        &self,
-        token_type: TokenType,
-        carried: &Payload,
-        now: i64,
-    ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
-        self.mint_within(token_type, carried, now, i64::MAX)
-    }
-
     // ANCHOR: mint
-    /// [`mint`](Self::mint), with `exp` no later than `session_end`: the end of the token's
-    /// family, which no rotation may carry a session past.
-    pub fn mint_within(
+    /// Mints a token of `token_type` at `now` (seconds since the epoch): a fresh `jti`,
+    /// `iat = now`, `exp = now + lifetime` but no later than `session_end` (the end of the
+    /// token's family, which no rotation may carry a session past; `i64::MAX` for none), and
+    /// every claim of `carried` but `token_type`, `exp`, `iat`, `jti` (simplejwt's
+    /// `no_copy_claims`), `aud` and `iss` (from the settings). simplejwt copies a refresh
+    /// token's claims into the access token it makes the same way, so a claim the refresh
+    /// token lacks (even the user id) is missing from both.
+    pub fn mint(
         &self,
         token_type: TokenType,
         carried: &Payload,
@@ -196,8 +54,8 @@ impl TokenCodec {
         session_end: i64,
     ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
         let lifetime = match token_type {
-            TokenType::Access => self.settings.access_token_lifetime,
-            TokenType::Refresh => self.settings.refresh_token_lifetime,
+            TokenType::Access => self.settings().access_token_lifetime,
+            TokenType::Refresh => self.settings().refresh_token_lifetime,
         };
         let exp = now
             .saturating_add(lifetime.as_secs() as i64)
@@ -209,12 +67,8 @@ impl TokenCodec {
         claims.exp = Some(exp);
         claims.iat = Some(now);
         claims.jti = Some(jti.clone());
-        claims.aud = self
-            .settings
-            .audience
-            .clone()
-            .map(|audience| vec![audience]);
-        claims.iss = self.settings.issuer.clone();
+        claims.aud = self.settings().audience.clone().map(|aud| vec![aud]);
+        claims.iss = self.settings().issuer.clone();
 
         let token = self.encode(&claims)?;
         Ok(MintedToken { token, jti, exp })
@@ -229,7 +83,7 @@ impl TokenCodec {
         let keys = self.keys();
         let (key, kid) = keys.signing();
         let mut header = Map::new();
-        header.insert("alg".into(), self.rules.algorithm.clone().into());
+        header.insert("alg".into(), self.rules().algorithm.clone().into());
         if let Some(kid) = kid {
             header.insert("kid".into(), kid.into());
         }
@@ -240,17 +94,9 @@ impl TokenCodec {
             compact::encode(&serde_json::to_vec(claims)?)
         );
         let signature =
-            jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, self.settings.algorithm)?;
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, self.settings().algorithm)?;
         Ok(format!("{signing_input}.{signature}"))
     }
-}
-
-/// The JWA name of `algorithm` (`HS256`, `ES256`...), as tokens write it.
-fn algorithm_name(algorithm: jsonwebtoken::Algorithm) -> String {
-    serde_json::to_value(algorithm)
-        .ok()
-        .and_then(|name| name.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Whether `payload` was issued under the password whose hash is `password_hash` (the revoke
@@ -270,9 +116,11 @@ pub fn password_fingerprint(password_hash: &str) -> String {
 mod tests {
     use std::time::Duration;
 
-    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+    use serde_json::json;
 
     use super::*;
+    use crate::configuration::JwtSettings;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-unit-tests";
     const NOW: i64 = 1_800_000_000;
@@ -298,7 +146,12 @@ mod tests {
     fn the_header_is_simplejwts() {
         let codec = codec_with(|_| {});
         let minted = codec
-            .mint(TokenType::Refresh, &codec.user_claims(7, "hash"), NOW)
+            .mint(
+                TokenType::Refresh,
+                &codec.user_claims(7, "hash"),
+                NOW,
+                i64::MAX,
+            )
             .unwrap();
         assert_eq!(
             part(&minted.token, 0),
@@ -315,7 +168,12 @@ mod tests {
     fn the_payload_has_simplejwts_claims_in_simplejwts_order() {
         let codec = codec_with(|_| {});
         let minted = codec
-            .mint(TokenType::Access, &codec.user_claims(7, "hash"), NOW)
+            .mint(
+                TokenType::Access,
+                &codec.user_claims(7, "hash"),
+                NOW,
+                i64::MAX,
+            )
             .unwrap();
         let payload = part(&minted.token, 1);
         let names: Vec<&String> = payload.as_object().unwrap().keys().collect();
@@ -333,7 +191,12 @@ mod tests {
     fn lifetimes_come_from_the_settings() {
         let codec = codec_with(|s| s.refresh_token_lifetime = Duration::from_secs(60));
         let refresh = codec
-            .mint(TokenType::Refresh, &codec.user_claims(1, "h"), NOW)
+            .mint(
+                TokenType::Refresh,
+                &codec.user_claims(1, "h"),
+                NOW,
+                i64::MAX,
+            )
             .unwrap();
         assert_eq!(part(&refresh.token, 1)["exp"], NOW + 60);
     }
@@ -348,6 +211,7 @@ mod tests {
                 TokenType::Access,
                 &serde_json::from_value(carried).unwrap(),
                 NOW,
+                i64::MAX,
             )
             .unwrap();
         let payload = part(&minted.token, 1);
@@ -362,7 +226,7 @@ mod tests {
     fn a_token_made_from_one_without_a_user_id_has_none_either() {
         let codec = codec_with(|_| {});
         let minted = codec
-            .mint(TokenType::Access, &Payload::default(), NOW)
+            .mint(TokenType::Access, &Payload::default(), NOW, i64::MAX)
             .unwrap();
         assert_eq!(part(&minted.token, 1).get("user_id"), None);
     }
@@ -371,7 +235,7 @@ mod tests {
     fn a_custom_user_id_claim_is_written() {
         let codec = codec_with(|s| s.user_id_claim = "uid".into());
         let minted = codec
-            .mint(TokenType::Access, &codec.user_claims(4, "h"), NOW)
+            .mint(TokenType::Access, &codec.user_claims(4, "h"), NOW, i64::MAX)
             .unwrap();
         let payload = part(&minted.token, 1);
         assert_eq!(payload.get("user_id"), None::<&Value>);
@@ -390,6 +254,7 @@ mod tests {
                 TokenType::Access,
                 &serde_json::from_value(carried).unwrap(),
                 NOW,
+                i64::MAX,
             )
             .unwrap();
         let payload = part(&minted.token, 1);
@@ -417,7 +282,7 @@ mod tests {
     fn a_token_never_outlives_its_session() {
         let codec = codec_with(|_| {});
         let minted = codec
-            .mint_within(TokenType::Refresh, &Payload::default(), NOW, NOW + 60)
+            .mint(TokenType::Refresh, &Payload::default(), NOW, NOW + 60)
             .unwrap();
         assert_eq!(minted.exp, NOW + 60);
         assert_eq!(part(&minted.token, 1)["exp"], NOW + 60);
@@ -427,7 +292,7 @@ mod tests {
     fn the_configured_algorithm_signs() {
         let codec = codec_with(|s| s.algorithm = Algorithm::HS512);
         let minted = codec
-            .mint(TokenType::Access, &Payload::default(), NOW)
+            .mint(TokenType::Access, &Payload::default(), NOW, i64::MAX)
             .unwrap();
         assert_eq!(part(&minted.token, 0)["alg"], "HS512");
     }

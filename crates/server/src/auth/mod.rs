@@ -2,7 +2,8 @@
 //! rules and hashing. Nothing here knows about HTTP or the database; everything is a plain
 //! function of the settings and its input, so it is unit-tested without a server.
 //!
-//! - [`mint`]: how a token is made ([`TokenCodec::mint`]).
+//! - [`codec`]: [`TokenCodec`], the settings, rules, keys and cache both halves share;
+//!   [`mint`]: how a token is made ([`TokenCodec::mint`]).
 //! - [`check`]: how a token is read and checked ([`TokenCodec::decode`], with the `claims`
 //!   crate's checks).
 //! - [`keys`]: where the signing and verifying keys come from; [`keyset`]: a set of them, named
@@ -10,14 +11,16 @@
 //! - [`password`]: Django's password rules and bcrypt; [`hashing`]: the threads bcrypt runs on.
 
 pub mod check;
+pub mod codec;
 pub mod hashing;
 pub mod keys;
 pub mod keyset;
 pub mod mint;
 pub mod password;
 
-pub use check::{Payload, UserIdClaim, user_id};
-pub use mint::{MintedToken, TokenCodec};
+pub use check::{UserIdClaim, user_id};
+pub use codec::{Payload, TokenCodec};
+pub use mint::MintedToken;
 
 use chrono::{DateTime, NaiveDateTime};
 

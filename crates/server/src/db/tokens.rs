@@ -81,18 +81,6 @@ fn insert_unless_present(
     }
 }
 
-/// The outstanding token with this `jti`, if recorded.
-pub fn find_outstanding(
-    conn: &mut AnyConnection,
-    jti: &str,
-) -> Result<Option<OutstandingToken>, DbError> {
-    Ok(outstanding_tokens::table
-        .filter(outstanding_tokens::jti.eq(jti))
-        .select(OutstandingToken::as_select())
-        .first(conn)
-        .optional()?)
-}
-
 /// Whether the token with this `jti` is blacklisted.
 pub fn is_blacklisted(conn: &mut AnyConnection, jti: &str) -> Result<bool, DbError> {
     let count: i64 = blacklisted_tokens::table

@@ -1,10 +1,11 @@
 //! Every error the API answers with, mapped in one place to Django REST Framework's JSON shapes
-//! and status codes. Internal details are logged, never sent.
+//! and status codes (rendered by `apikit::HttpError`, as the notes service renders its own).
+//! Internal details are logged, never sent.
 
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use claims::{Refusal, TokenMessage, TokenType};
-use serde_json::{Map, Value, json};
+use apikit::HttpError;
+use claims::Refusal;
 
 use crate::services::ServiceError;
 
@@ -14,98 +15,36 @@ pub enum ApiError {
     /// What a service refused (tokens, credentials, fields) or could not do (database down).
     #[error(transparent)]
     Service(#[from] ServiceError),
-    /// 400 `{"detail": "JSON parse error - ..."}`.
-    #[error("JSON parse error - {0}")]
-    JsonParse(String),
-    /// 401 `{"detail": "Authentication credentials were not provided."}`.
-    #[error("{}", claims::NOT_AUTHENTICATED)]
-    NotAuthenticated,
-    /// 401, code `bad_authorization_header`: `Bearer` with no token or with two.
-    #[error("Authorization header must contain two space-delimited values")]
-    BadAuthorizationHeader,
-    /// 403 `{"detail": "..."}`: a session request another site may have made (CSRF).
-    #[error("{0}")]
-    Forbidden(String),
-    /// 404 `{"detail": "Not found."}`.
-    #[error("Not found.")]
-    NotFound,
-    /// 405 `{"detail": "Method \"GET\" not allowed."}`.
-    #[error("Method \"{method}\" not allowed.")]
-    MethodNotAllowed {
-        /// The method used.
-        method: Method,
-        /// The methods the path answers, for the `Allow` header.
-        allowed: &'static str,
-    },
-    /// 406: the `Accept` header admits no media type the API renders (JSON).
-    #[error("Could not satisfy the request Accept header.")]
-    NotAcceptable,
-    /// 413: the body is larger than the API reads.
-    #[error("Request body is too large. The limit is {limit} bytes.")]
-    PayloadTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// 415 `{"detail": "Unsupported media type \"text/plain\" in request."}`.
-    #[error("Unsupported media type \"{0}\" in request.")]
-    UnsupportedMediaType(String),
+    /// A request refused before any service ran: its body, its headers, its path.
+    #[error(transparent)]
+    Http(#[from] HttpError),
     /// 503: the notes service, which [`crate::routes::notes`] forwards to in development, did
     /// not answer (the cause is logged).
     #[error("Service temporarily unavailable.")]
     NotesUnavailable(String),
-    /// 431: a request header longer than the app server reads (gunicorn's limit).
-    #[error("Request header fields too large.")]
-    HeaderFieldsTooLarge,
 }
 
 impl ApiError {
-    fn code(&self) -> Option<&'static str> {
+    /// The answer, as DRF shapes it.
+    fn answer(&self) -> HttpError {
         match self {
-            Self::BadAuthorizationHeader => Some("bad_authorization_header"),
+            Self::Http(error) => error.clone(),
+            Self::NotesUnavailable(_) => HttpError::Unavailable,
             Self::Service(service) => match service {
-                ServiceError::TokenRefused(_)
-                | ServiceError::AccessTokenRefused(_)
-                | ServiceError::NoUserIdentification => Some(Refusal::Invalid.code()),
-                ServiceError::UserNotFound => Some(Refusal::UserNotFound.code()),
-                ServiceError::UserInactive => Some(Refusal::UserInactive.code()),
-                ServiceError::PasswordChanged => Some(Refusal::PasswordChanged.code()),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Self::Service(ServiceError::Unavailable(_)) => {
-                "Service temporarily unavailable.".to_owned()
-            }
-            Self::Service(ServiceError::Internal(_)) => "A server error occurred.".to_owned(),
-            other => other.to_string(),
-        }
-    }
-
-    fn body(&self) -> Value {
-        match self {
-            Self::Service(ServiceError::Invalid(fields)) => {
-                let map: Map<String, Value> = fields
-                    .iter()
-                    .map(|(field, messages)| (field.clone(), json!(messages)))
-                    .collect();
-                Value::Object(map)
-            }
-            Self::Service(ServiceError::AccessTokenRefused(reason)) => json!({
-                "detail": self.detail(),
-                "code": "token_not_valid",
-                "messages": [TokenMessage {
-                    token_class: TokenType::Access.token_class().to_owned(),
-                    token_type: TokenType::Access.as_str().to_owned(),
-                    message: reason.to_string(),
-                }],
-            }),
-            _ => match self.code() {
-                Some(code) => json!({"detail": self.detail(), "code": code}),
-                None => json!({"detail": self.detail()}),
+                ServiceError::Invalid(fields) => HttpError::Invalid(fields.clone()),
+                ServiceError::TokenRefused(refusal) => HttpError::TokenRefused(*refusal),
+                ServiceError::AccessTokenRefused(refusal) => HttpError::AccessRefused(*refusal),
+                ServiceError::NoUserIdentification => HttpError::AccessRefused(Refusal::NoUserId),
+                ServiceError::UserNotFound => HttpError::AccessRefused(Refusal::UserNotFound),
+                ServiceError::UserInactive => HttpError::AccessRefused(Refusal::UserInactive),
+                ServiceError::PasswordChanged => HttpError::AccessRefused(Refusal::PasswordChanged),
+                ServiceError::NoActiveAccount
+                | ServiceError::NoActiveAccountForToken
+                | ServiceError::PasswordChangedSinceLogin => {
+                    HttpError::AuthenticationFailed(service.to_string())
+                }
+                ServiceError::Unavailable(_) => HttpError::Unavailable,
+                ServiceError::Internal(_) => HttpError::Internal,
             },
         }
     }
@@ -144,43 +83,14 @@ impl std::fmt::Display for ErrorChain<'_> {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Service(service) => match service {
-                ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
-                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                ServiceError::TokenRefused(_)
-                | ServiceError::AccessTokenRefused(_)
-                | ServiceError::NoUserIdentification
-                | ServiceError::UserNotFound
-                | ServiceError::UserInactive
-                | ServiceError::PasswordChanged
-                | ServiceError::NoActiveAccount
-                | ServiceError::NoActiveAccountForToken
-                | ServiceError::PasswordChangedSinceLogin => StatusCode::UNAUTHORIZED,
-            },
-            Self::JsonParse(_) => StatusCode::BAD_REQUEST,
-            Self::NotAuthenticated | Self::BadAuthorizationHeader => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::NotesUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        }
+        self.answer().status_code()
     }
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        let mut response = HttpResponse::build(self.status_code());
-        if let Self::MethodNotAllowed { allowed, .. } = self {
-            response.insert_header((header::ALLOW, *allowed));
-        }
-        // The WWW-Authenticate header of 401s is added by `startup`, which knows the configured
-        // header type.
-        response.json(self.body())
+        // The WWW-Authenticate header of 401s is added by `apikit::error::www_authenticate`,
+        // with the configured header type.
+        self.answer().error_response()
     }
 }
 
@@ -188,9 +98,10 @@ impl ResponseError for ApiError {
 mod tests {
     use actix_web::body::to_bytes;
 
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::db::DbError;
-    use claims::Refusal;
 
     async fn rendered(error: ApiError) -> (u16, Value) {
         let response = error.error_response();
@@ -230,8 +141,10 @@ mod tests {
 
     #[actix_web::test]
     async fn database_failures_are_a_503_without_their_cause() {
-        let error = ApiError::from(ServiceError::from(DbError::Unavailable(
-            "connection refused".into(),
+        let refused = std::io::Error::other("connection refused");
+        let error = ApiError::from(ServiceError::from(DbError::unavailable(
+            "cannot connect",
+            refused,
         )));
         assert_eq!(
             rendered(error).await,
@@ -266,10 +179,10 @@ mod tests {
             unreachable!()
         };
         assert_eq!(ErrorChain(cause.as_ref()).to_string(), "connection reset");
-        let unavailable = DbError::Unavailable("timed out".into());
+        let unavailable = DbError::unavailable("no connection in time", "timed out");
         assert_eq!(
             ErrorChain(&unavailable).to_string(),
-            "database unavailable: timed out"
+            "database unavailable: no connection in time: timed out"
         );
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use actix_web::http::header::{Header, HeaderValue, InvalidHeaderValue, TryIntoHeaderValue};
 use actix_web::{FromRequest, HttpRequest, dev::Payload as ActixPayload, web};
 use actix_web_httpauth::headers::authorization::{Authorization, ParseError, Scheme};
+use apikit::HttpError;
 
 use crate::auth::now;
 use crate::db::users::User;
@@ -57,7 +58,7 @@ impl JwtAuthorization {
         }
         match self.values.as_slice() {
             [token] => Ok(Some(token)),
-            _ => Err(ApiError::BadAuthorizationHeader),
+            _ => Err(ApiError::Http(HttpError::BadAuthorizationHeader)),
         }
     }
 }
@@ -92,12 +93,12 @@ pub fn access_token(req: &HttpRequest, header_types: &[String]) -> Result<String
     let Ok(credentials) =
         Authorization::<JwtAuthorization>::parse(req).map(Authorization::into_scheme)
     else {
-        return Err(ApiError::NotAuthenticated);
+        return Err(ApiError::Http(HttpError::NotAuthenticated));
     };
     credentials
         .raw_token(header_types)?
         .map(str::to_owned)
-        .ok_or(ApiError::NotAuthenticated)
+        .ok_or(ApiError::Http(HttpError::NotAuthenticated))
 }
 
 // ANCHOR: extractor
@@ -152,11 +153,11 @@ mod tests {
     fn bearer_needs_exactly_one_token() {
         assert!(matches!(
             parsed("Bearer").raw_token(&bearer()),
-            Err(ApiError::BadAuthorizationHeader)
+            Err(ApiError::Http(HttpError::BadAuthorizationHeader))
         ));
         assert!(matches!(
             parsed("Bearer a b").raw_token(&bearer()),
-            Err(ApiError::BadAuthorizationHeader)
+            Err(ApiError::Http(HttpError::BadAuthorizationHeader))
         ));
         assert_eq!(
             parsed("Bearer abc").raw_token(&bearer()).unwrap(),

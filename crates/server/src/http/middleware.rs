@@ -9,14 +9,12 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, ResponseError};
+use apikit::HttpError;
 
-use crate::http::HttpSettings;
-use crate::http::error::ApiError;
-use crate::routes::API_PREFIXES;
+use crate::http::API_PREFIXES;
 
 /// The longest header line (name, `": "` and value) read, in bytes: gunicorn's default
 /// `limit_request_field_size`.
@@ -28,7 +26,10 @@ type Answer<B> = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
 /// [`MAX_HEADER_FIELD_BYTES`].
 pub async fn limit_header_fields<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Answer<B> {
     if has_oversized_field(req.headers()) {
-        return Ok(answer(req, ApiError::HeaderFieldsTooLarge.error_response()));
+        return Ok(answer(
+            req,
+            HttpError::HeaderFieldsTooLarge.error_response(),
+        ));
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
@@ -78,7 +79,7 @@ pub async fn negotiate<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> An
     let accept = accept.join(",");
     // No Accept header (or an empty one) accepts anything.
     if !accept.trim().is_empty() && !accepts_json(&accept) {
-        return Ok(answer(req, ApiError::NotAcceptable.error_response()));
+        return Ok(answer(req, HttpError::NotAcceptable.error_response()));
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
@@ -92,25 +93,6 @@ pub fn accepts_json(accept: &str) -> bool {
             .iter()
             .any(|json| essence.eq_ignore_ascii_case(json))
     })
-}
-
-/// Adds the `WWW-Authenticate` challenge to every 401, as DRF does.
-pub async fn www_authenticate(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let challenge = req
-        .app_data::<web::Data<HttpSettings>>()
-        .map(|http| http.challenge.clone());
-    let mut response = next.call(req).await?;
-    if response.status() == StatusCode::UNAUTHORIZED
-        && let Some(challenge) = challenge
-    {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge);
-    }
-    Ok(response)
 }
 
 /// Whether `path` is one of the routes registered. The frontend's fallback matches every path,

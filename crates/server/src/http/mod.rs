@@ -1,21 +1,35 @@
 //! Layer 5, HTTP: what turns requests into service calls and service results into DRF-shaped
-//! answers. [`error`] maps every failure to its status and body, [`input`] reads bodies into the
-//! `claims` crate's request types, [`extractor`] guards protected handlers, [`session`] keeps
-//! the browser's refresh token in an HttpOnly cookie, and [`middleware`] does what Django and
-//! DRF do before a view runs (header limits, `APPEND_SLASH`, content negotiation, the
-//! `WWW-Authenticate` challenge).
+//! answers. [`error`] maps every failure to its status and body, [`extractor`] guards
+//! protected handlers, [`session`] keeps the browser's refresh token in an HttpOnly cookie, and
+//! [`middleware`] does what Django and DRF do before a view runs (header limits,
+//! `APPEND_SLASH`, content negotiation). What the notes service needs as well (reading bodies,
+//! rendering errors, the `WWW-Authenticate` challenge, the request log line) is in the
+//! `apikit` crate.
 
 pub mod error;
 pub mod extractor;
-pub mod input;
 pub mod middleware;
 pub mod session;
 
 use actix_web::http::header::{HeaderValue, TryIntoHeaderValue};
 use actix_web_httpauth::headers::www_authenticate::bearer::Bearer;
-use ipnet::IpNet;
+use apikit::Challenge;
+use apikit::log::TrustedProxies;
 
 use crate::configuration::Settings;
+
+/// Where the API's paths live; every path `routes::configure` registers starts with one of
+/// these. The frontend's single-page-app fallback never answers under them (nginx's config
+/// keeps the same list in its `location` blocks).
+pub const API_PREFIXES: [&str; 7] = [
+    "/api",
+    "/hello/",
+    "/ping/",
+    "/healthz",
+    "/.well-known/",
+    "/notes/api/",
+    "/notes/healthz",
+];
 
 /// The settings the HTTP layer needs, shared by all workers.
 #[derive(Debug, Clone)]
@@ -23,9 +37,9 @@ pub struct HttpSettings {
     /// The `Authorization` schemes accepted (`JWT_AUTH_HEADER_TYPES`).
     pub auth_header_types: Vec<String>,
     /// The `WWW-Authenticate` value sent with every 401, `Bearer realm="api"` by default.
-    pub challenge: HeaderValue,
+    pub challenge: Challenge,
     /// Proxies whose `X-Forwarded-For` is believed when logging the client address.
-    pub trusted_proxies: Vec<IpNet>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl HttpSettings {
@@ -33,9 +47,9 @@ impl HttpSettings {
     pub fn new(settings: &Settings) -> Self {
         let header_types = settings.jwt.auth_header_types.clone();
         Self {
-            challenge: challenge(&header_types[0]),
+            challenge: Challenge(challenge(&header_types[0])),
             auth_header_types: header_types,
-            trusted_proxies: settings.trusted_proxies.clone(),
+            trusted_proxies: TrustedProxies(settings.trusted_proxies.clone()),
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
+use apikit::HttpError;
 
 use crate::http::error::ApiError;
 
@@ -30,18 +31,18 @@ pub const REQUESTED_WITH: (&str, &str) = ("X-Requested-With", "XMLHttpRequest");
 pub fn check_same_origin(req: &HttpRequest) -> Result<(), ApiError> {
     let (name, wanted) = REQUESTED_WITH;
     if req.headers().get(name).and_then(|v| v.to_str().ok()) != Some(wanted) {
-        return Err(ApiError::Forbidden(format!(
+        return Err(ApiError::Http(HttpError::Forbidden(format!(
             "CSRF Failed: the {name}: {wanted} header is missing."
-        )));
+        ))));
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes());
         let info = req.connection_info();
         let own = format!("{}://{}", info.scheme(), info.host());
         if origin != own {
-            return Err(ApiError::Forbidden(format!(
+            return Err(ApiError::Http(HttpError::Forbidden(format!(
                 "CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
-            )));
+            ))));
         }
     }
     Ok(())

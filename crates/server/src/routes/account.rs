@@ -4,11 +4,12 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use apikit::RequestData;
+
 use crate::auth::now;
 use crate::db::families::Reason;
 use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
-use crate::http::input::RequestData;
 use crate::routes::token::no_store;
 use crate::services::{AppState, accounts, tokens};
 

@@ -11,9 +11,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, ResponseError, guard, web};
+use apikit::HttpError;
 
-use crate::http::error::ApiError;
-use crate::routes::API_PREFIXES;
+use crate::http::API_PREFIXES;
 
 /// Cache-Control for assets whose name carries a content hash: they never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -80,7 +80,7 @@ pub fn service(dir: &Path) -> Option<Files> {
 }
 
 fn not_found() -> HttpResponse {
-    ApiError::NotFound.error_response()
+    HttpError::NotFound.error_response()
 }
 
 /// What `/` says when the frontend has not been built.

@@ -17,26 +17,14 @@ mod users;
 
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
+use apikit::HttpError;
+use apikit::input::field_names;
 use claims::{Credentials, PasswordChange, RefreshRequest, VerifyRequest};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
-use crate::http::input::field_names;
-
-/// Where the API's paths live; every path [`configure`] registers starts with one of these.
-/// The frontend's single-page-app fallback never answers under them (nginx's config keeps the
-/// same list in its `location` blocks).
-pub const API_PREFIXES: [&str; 7] = [
-    "/api",
-    "/hello/",
-    "/ping/",
-    "/healthz",
-    "/.well-known/",
-    "/notes/api/",
-    "/notes/healthz",
-];
 
 /// The media types the API renders and parses, as `OPTIONS` lists them.
 const RENDERS: [&str; 1] = ["application/json"];
@@ -73,7 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Anything no route matches: DRF's 404.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+    Err(ApiError::Http(HttpError::NotFound))
 }
 
 /// What `OPTIONS` says of a view: its name and docstring, as DRF's `SimpleMetadata` shows
@@ -308,10 +296,10 @@ fn other_method(
             .insert_header((header::ALLOW, allowed))
             .json(metadata));
     }
-    Err(ApiError::MethodNotAllowed {
+    Err(ApiError::Http(HttpError::MethodNotAllowed {
         method: method.clone(),
         allowed,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
+use apikit::HttpError;
+use apikit::input::{MAX_BODY_BYTES, read_limited};
 
-use crate::configuration::MAX_BODY_BYTES;
 use crate::http::error::ApiError;
 
 /// The request headers passed on.
@@ -58,22 +58,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, upstream: Option<NotesUpstream>) 
 
 async fn forward(
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     upstream: web::Data<NotesUpstream>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::JsonParse("the body could not be read".into()))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_limited(payload, MAX_BODY_BYTES).await?;
     let unavailable = |error: reqwest::Error| ApiError::NotesUnavailable(error.to_string());
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
-        .map_err(|_| ApiError::NotFound)?;
+        .map_err(|_| ApiError::Http(HttpError::NotFound))?;
     let mut request = upstream
         .client
         .request(method, format!("{}{}", upstream.base, req.uri()))

@@ -2,9 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 
+use apikit::RequestData;
+
 use crate::auth::now;
 use crate::http::error::ApiError;
-use crate::http::input::RequestData;
 use crate::services::{AppState, accounts};
 
 /// `{"username", "password"}` → 201 `{"id", "username"}`. The password keeps its surrounding

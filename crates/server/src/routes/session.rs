@@ -9,11 +9,12 @@ use claims::{AccessResponse, RefreshRequest};
 use serde::Serialize;
 use serde_json::json;
 
+use apikit::{HttpError, RequestData};
+
 use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
 use crate::http::extractor::access_token;
-use crate::http::input::RequestData;
 use crate::http::session::{
     check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
 };
@@ -45,7 +46,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     check_same_origin(&req)?;
-    let refresh = refresh_from_cookie(&req).ok_or(ApiError::NotAuthenticated)?;
+    let refresh = refresh_from_cookie(&req).ok_or(ApiError::Http(HttpError::NotAuthenticated))?;
     let refreshed = tokens::refresh(&state, RefreshRequest { refresh }, now()).await?;
     let body = AccessResponse {
         access: refreshed.access,

@@ -7,11 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
 
+use apikit::RequestData;
+
 use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
 use crate::http::extractor::access_token;
-use crate::http::input::RequestData;
 use crate::services::{AppState, tokens};
 
 /// `POST /api/token/` `{"username", "password"}` → 200 `{"refresh", "access"}`.

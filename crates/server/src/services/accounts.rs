@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use claims::{Credentials, PasswordChange, RegisteredUser, TokenPair};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::datetime;
 use crate::auth::password::{PasswordHasher, password_problems};
@@ -29,13 +30,14 @@ pub const OLD_PASSWORD_WRONG: &str =
 /// Like Django's registration forms, it says when a username is taken, and it answers that
 /// before spending time on bcrypt: registration reveals which usernames exist, by its words and
 /// by its timing. Logging in does not (see [`crate::services::tokens::obtain_pair`]).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn register(
     state: &AppState,
-    credentials: Credentials,
+    credentials: Credentials<SecretString>,
     now: i64,
 ) -> Result<RegisteredUser, ServiceError> {
     let Credentials { username, password } = credentials;
-    let problems = new_account_problems(&username, &password);
+    let problems = new_account_problems(&username, password.expose_secret());
     if !problems.is_empty() {
         return Err(ServiceError::Invalid(problems));
     }
@@ -49,7 +51,7 @@ pub async fn register(
         return Err(username_taken());
     }
     let hash = state
-        .hash(move |hasher| hasher.hash(&password))
+        .hash(move |hasher| hasher.hash(password.expose_secret()))
         .await?
         .map_err(ServiceError::internal)?;
     let user = state
@@ -67,23 +69,24 @@ pub async fn register(
 /// `PasswordChangeForm` does (the old password must be right, the new one pass the password
 /// rules; both are reported together). Every session of the user ends (each family revoked,
 /// each refresh token blacklisted), and a fresh pair goes on with this one.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn change_password(
     state: &AppState,
     user: &User,
-    request: PasswordChange,
+    request: PasswordChange<SecretString>,
     now: i64,
 ) -> Result<TokenPair, ServiceError> {
     let PasswordChange {
         old_password,
         new_password,
     } = request;
-    let new_problems = password_problems(&new_password, &user.username);
+    let new_problems = password_problems(new_password.expose_secret(), &user.username);
     let acceptable = new_problems.is_empty();
     let current = user.password.clone();
     let (old_is_right, new_hash) = state
         .hash(move |hasher| {
-            let right = hasher.verify(&old_password, &current);
-            let hash = (right && acceptable).then(|| hasher.hash(&new_password));
+            let right = hasher.verify(old_password.expose_secret(), &current);
+            let hash = (right && acceptable).then(|| hasher.hash(new_password.expose_secret()));
             (right, hash)
         })
         .await?;
@@ -137,19 +140,21 @@ pub fn set_password_ending_sessions(
 pub fn create_user(
     conn: &mut AnyConnection,
     hasher: &PasswordHasher,
-    credentials: &Credentials,
+    credentials: &Credentials<SecretString>,
     is_staff: bool,
     now: i64,
 ) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
-    let problems = new_account_problems(username, password);
+    let problems = new_account_problems(username, password.expose_secret());
     if !problems.is_empty() {
         return Err(ServiceError::Invalid(problems));
     }
     if users::find_by_username(conn, username)?.is_some() {
         return Err(username_taken());
     }
-    let hash = hasher.hash(password).map_err(ServiceError::internal)?;
+    let hash = hasher
+        .hash(password.expose_secret())
+        .map_err(ServiceError::internal)?;
     insert_user(conn, username, &hash, is_staff, datetime(now)).map_err(taken_or_failed)
 }
 

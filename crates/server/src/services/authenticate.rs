@@ -19,6 +19,7 @@ use crate::services::{AppState, ServiceError};
 /// token type, that neither the token nor its family was revoked, then the user, who must
 /// exist, be active and (with `JWT_CHECK_REVOKE_TOKEN`) not have changed their password since
 /// the token was issued.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn authenticate(
     state: &AppState,
     token: &str,

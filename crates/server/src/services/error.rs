@@ -65,7 +65,7 @@ impl ServiceError {
 impl From<DbError> for ServiceError {
     fn from(error: DbError) -> Self {
         match error {
-            DbError::Unavailable(_) => Self::Unavailable(error),
+            DbError::Unavailable { .. } => Self::Unavailable(error),
             // A constraint a flow does not handle where it can happen, or a failed query, is a
             // bug: a 500, logged with its cause, rather than a misleading "try again later".
             other => Self::internal(other),

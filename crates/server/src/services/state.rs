@@ -27,6 +27,7 @@ pub struct AppState {
 
 impl AppState {
     /// Runs bcrypt work on the low-priority hashing pool, holding no database connection.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn hash<T: Send + 'static>(
         &self,
         work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,

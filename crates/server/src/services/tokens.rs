@@ -14,6 +14,8 @@ use claims::{
     Credentials, RefreshRequest, RefreshResponse, Refusal, TokenPair, TokenType, VerifyRequest,
 };
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::auth::mint::carries_password;
 use crate::auth::{MintedToken, Payload, TokenCodec, UserIdClaim, datetime, user_id};
 use crate::db::events::Event;
@@ -25,9 +27,10 @@ use crate::services::{AppState, ServiceError};
 
 /// `POST /api/token/`: checks the credentials and issues a pair. A wrong password, an unknown
 /// user and an inactive user are the same refusal, and take the same time (one bcrypt check).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn obtain_pair(
     state: &AppState,
-    credentials: Credentials,
+    credentials: Credentials<SecretString>,
     now: i64,
 ) -> Result<TokenPair, ServiceError> {
     let user = check_credentials(state, credentials).await?;
@@ -35,9 +38,10 @@ pub async fn obtain_pair(
 }
 
 /// The active user these credentials name, or the one generic refusal.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn check_credentials(
     state: &AppState,
-    credentials: Credentials,
+    credentials: Credentials<SecretString>,
 ) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
     let user = state
@@ -46,10 +50,10 @@ pub async fn check_credentials(
         .await?;
     state
         .hash(move |hasher| match user {
-            Some(user) if hasher.verify(&password, &user.password) => Some(user),
+            Some(user) if hasher.verify(password.expose_secret(), &user.password) => Some(user),
             Some(_) => None,
             None => {
-                hasher.verify_dummy(&password);
+                hasher.verify_dummy(password.expose_secret());
                 None
             }
         })
@@ -60,6 +64,7 @@ pub async fn check_credentials(
 
 /// Issues a fresh pair for `user` at `now`, in a family of its own when reuse detection is on,
 /// and records the refresh token.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn start_session(
     state: &AppState,
     user: &User,
@@ -133,6 +138,7 @@ pub fn mint_pair(
 /// blacklist-after-rotation the old one is revoked in the same transaction. Of concurrent
 /// refreshes with one token under rotation and blacklisting, exactly one succeeds (with a
 /// reuse grace, the others get the same successor).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn refresh(
     state: &AppState,
     request: RefreshRequest,
@@ -147,6 +153,7 @@ pub async fn refresh(
 }
 
 /// A refresh as simplejwt does it: blacklist, then rotation (when configured).
+#[tracing::instrument(level = "debug", skip_all)]
 async fn refresh_alone(
     state: &AppState,
     token: &str,
@@ -189,6 +196,7 @@ async fn refresh_alone(
 
 /// A refresh decided by the token's family: rotate the current token, repeat a retry within
 /// the grace, and revoke the family on any other use.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn refresh_in_family(
     state: &AppState,
     token: &str,
@@ -266,6 +274,7 @@ fn is_retry(state: &AppState, family: &Family, jti: &str, now: i64) -> bool {
 /// `POST /api/token/verify/`: any valid token, access or refresh. A revoked token (blacklisted,
 /// denied, or of a revoked family) is a 400 `non_field_errors` when blacklist-after-rotation is
 /// on, as simplejwt answers for a blacklisted one.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify(
     state: &AppState,
     request: VerifyRequest,
@@ -288,6 +297,7 @@ pub async fn verify(
 /// has one. Revoking it again is "Token is blacklisted"; a token of a user deleted since is
 /// revoked all the same. A valid access token given as well (`access`, from the
 /// `Authorization` header) is refused from then on.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn blacklist(
     state: &AppState,
     request: RefreshRequest,
@@ -331,6 +341,7 @@ pub async fn blacklist(
 
 /// Refuses a valid access token from now on (until its own expiry); anything that is not a
 /// valid access token is left alone.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deny_access_token(
     state: &AppState,
     access: &str,
@@ -362,6 +373,7 @@ pub async fn deny_access_token(
 
 /// Revokes a family (and blacklists its tokens); tells this process's view at once and the
 /// other processes through the database. Returns whether this call revoked it.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke_family(
     state: &AppState,
     family_id: &str,
@@ -378,6 +390,7 @@ pub async fn revoke_family(
 }
 
 /// Ends every session of a user: every family revoked, every refresh token blacklisted.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke_all_sessions(
     state: &AppState,
     user_id: i32,
@@ -454,7 +467,7 @@ fn mint(
     session_end: i64,
 ) -> Result<MintedToken, ServiceError> {
     tokens
-        .mint_within(token_type, carried, now, session_end)
+        .mint(token_type, carried, now, session_end)
         .map_err(ServiceError::internal)
 }
 

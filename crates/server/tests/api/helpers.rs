@@ -308,7 +308,14 @@ impl TestApp {
 
     /// The row of `outstanding_tokens` for this `jti`, read straight from the database.
     pub fn outstanding(&self, jti: &str) -> Option<OutstandingToken> {
-        token_store::find_outstanding(&mut self.connection(), jti).expect("query works")
+        use diesel::prelude::*;
+        use server::db::schema::outstanding_tokens;
+        outstanding_tokens::table
+            .filter(outstanding_tokens::jti.eq(jti))
+            .select(OutstandingToken::as_select())
+            .first(&mut self.connection())
+            .optional()
+            .expect("query works")
     }
 
     /// Whether the token with this `jti` is blacklisted, read straight from the database.

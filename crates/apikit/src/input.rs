@@ -5,7 +5,8 @@
 //! [`MAX_BODY_BYTES`] with 413, and reports malformed JSON with a human message.
 //!
 //! It is then read into one of the `claims` crate's request types ([`RequestData::read`]), the
-//! same types the frontend sends, so each field name is written once. Every field of those types
+//! same types the frontend sends, so each field name is written once. The auth server and the
+//! notes service read every body with it, so both refuse the same bodies alike. Every field of those types
 //! is a DRF `CharField`: missing, null, blank and non-string values get DRF's messages, all
 //! fields are reported at once, and surrounding whitespace is trimmed.
 
@@ -13,14 +14,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, dev::Payload as ActixPayload};
-use futures_util::StreamExt;
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use futures_util::{Stream, StreamExt};
 use serde::de::{self, DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
 use serde_json::{Map, Value};
 
-use crate::configuration::MAX_BODY_BYTES;
-use crate::http::error::ApiError;
-use crate::services::{FieldErrors, ServiceError};
+use crate::error::{FieldErrors, HttpError};
+
+/// The largest request body a service reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The parsed body of a request: field name to JSON value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,25 +38,22 @@ enum MediaType {
 impl RequestData {
     /// Parses `body` sent with `content_type`. An empty body is no fields whatever its type, as
     /// in DRF; a body needs a type DRF parses.
-    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, HttpError> {
         if body.is_empty() {
             return Ok(Self::default());
         }
         match media_type(content_type)? {
             MediaType::Json => match serde_json::from_slice::<Value>(body) {
                 Ok(Value::Object(map)) => Ok(Self(map)),
-                Ok(Value::Null) => {
-                    Err(ServiceError::field("non_field_errors", "No data provided").into())
-                }
-                Ok(other) => Err(ServiceError::field(
+                Ok(Value::Null) => Err(field_error("non_field_errors", "No data provided")),
+                Ok(other) => Err(field_error(
                     "non_field_errors",
                     format!(
                         "Invalid data. Expected a dictionary, but got {}.",
                         python_type_name(&other)
                     ),
-                )
-                .into()),
-                Err(error) => Err(ApiError::JsonParse(error.to_string())),
+                )),
+                Err(error) => Err(HttpError::JsonParse(error.to_string())),
             },
             MediaType::Form => Ok(Self(
                 form_urlencoded::parse(body)
@@ -66,7 +65,7 @@ impl RequestData {
 
     /// The body as a request type whose fields are all strings, each read as a DRF `CharField`
     /// (trimmed).
-    pub fn read<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+    pub fn read<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
         self.read_keeping_whitespace(&[])
     }
 
@@ -76,16 +75,40 @@ impl RequestData {
     pub fn read_keeping_whitespace<T: DeserializeOwned>(
         &self,
         untrimmed: &[&str],
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, HttpError> {
         T::deserialize(CharFields {
             data: &self.0,
             untrimmed,
         })
         .map_err(|error| match error {
-            ReadError::Fields(fields) => ServiceError::Invalid(fields).into(),
-            ReadError::Shape(why) => ServiceError::internal(ReadError::Shape(why)).into(),
+            ReadError::Fields(fields) => HttpError::Invalid(fields),
+            ReadError::Shape(why) => {
+                tracing::error!(%why, "a request type cannot be read from a body");
+                HttpError::Internal
+            }
         })
     }
+}
+
+/// One field's error.
+pub fn field_error(field: &str, message: impl Into<String>) -> HttpError {
+    HttpError::Invalid(vec![(field.to_owned(), vec![message.into()])])
+}
+
+/// Reads a body to its end, refusing it as soon as it grows past `limit` bytes.
+pub async fn read_limited<E>(
+    mut body: impl Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+    limit: usize,
+) -> Result<Vec<u8>, HttpError> {
+    let mut read = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| HttpError::JsonParse("the body could not be read".into()))?;
+        if read.len() + chunk.len() > limit {
+            return Err(HttpError::PayloadTooLarge { limit });
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok(read)
 }
 
 /// The names of a request type's fields, in their order, as serde sees them (for the
@@ -214,7 +237,7 @@ impl<'de> Deserializer<'de> for FieldNames {
     }
 }
 
-fn media_type(content_type: Option<&str>) -> Result<MediaType, ApiError> {
+fn media_type(content_type: Option<&str>) -> Result<MediaType, HttpError> {
     let content_type = content_type.map(str::trim).unwrap_or_default();
     let essence = content_type
         .split(';')
@@ -225,7 +248,7 @@ fn media_type(content_type: Option<&str>) -> Result<MediaType, ApiError> {
     match essence.as_str() {
         "application/json" => Ok(MediaType::Json),
         "application/x-www-form-urlencoded" => Ok(MediaType::Form),
-        _ => Err(ApiError::UnsupportedMediaType(content_type.to_owned())),
+        _ => Err(HttpError::UnsupportedMediaType(content_type.to_owned())),
     }
 }
 
@@ -242,10 +265,10 @@ fn python_type_name(value: &Value) -> &'static str {
 }
 
 impl FromRequest for RequestData {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, HttpError>>>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut ActixPayload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -255,28 +278,19 @@ impl FromRequest for RequestData {
             .get(header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let payload = payload.take();
         Box::pin(async move {
-            let too_large = ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            };
             // A body announced with its length is judged before it is read: a wrong type is a
             // 415 and an oversized one a 413, whatever it holds.
             if declared_length.is_some_and(|length| length > 0) {
                 media_type(content_type.as_deref())?;
             }
             if declared_length.is_some_and(|length| length > MAX_BODY_BYTES) {
-                return Err(too_large);
+                return Err(HttpError::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::JsonParse("the body could not be read".into()))?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large);
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(payload, MAX_BODY_BYTES).await?;
             RequestData::parse(content_type.as_deref(), &body)
         })
     }
@@ -288,13 +302,13 @@ mod tests {
 
     use super::*;
 
-    fn json(body: &str) -> Result<RequestData, ApiError> {
+    fn json(body: &str) -> Result<RequestData, HttpError> {
         RequestData::parse(Some("application/json"), body.as_bytes())
     }
 
-    fn fields_of(error: ApiError) -> FieldErrors {
+    fn fields_of(error: HttpError) -> FieldErrors {
         match error {
-            ApiError::Service(ServiceError::Invalid(fields)) => fields,
+            HttpError::Invalid(fields) => fields,
             other => panic!("expected field errors, got {other:?}"),
         }
     }

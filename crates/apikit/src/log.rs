@@ -1,5 +1,9 @@
-//! Logging: one line per event on stderr, filtered by `RUST_LOG` (default `info`), and one
-//! line per request with its method, path, status, client address and request id.
+//! Logging, alike in every service: one line per event on stderr, filtered by `RUST_LOG`
+//! (default `info`), and one line per request, when it ends, with its method, path, status,
+//! client address, request id and the time it took (`time.busy`: working, `time.idle`:
+//! waiting). With `RUST_LOG=debug` each step of a request (the services' spans: checking the
+//! password, rotating the refresh token, ...) adds a line with its own times, so a slow
+//! request's log shows where its time went.
 //!
 //! Request logs never carry headers or bodies, so tokens and passwords never reach the log.
 //! The client address comes from `X-Forwarded-For` only when the peer is a trusted proxy
@@ -17,8 +21,11 @@ use ipnet::IpNet;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
-use crate::http::HttpSettings;
+/// The proxies whose forwarding headers are believed (`TRUSTED_PROXIES`), as app data.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpNet>);
 
 /// Installs the global subscriber. Call once, at the start of `main`.
 pub fn init() {
@@ -28,17 +35,18 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
+        .with_span_events(FmtSpan::CLOSE)
         .init();
 }
 
-/// The span each request runs in, and its closing log line.
+/// The span each request runs in; its closing line is the request's log line.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let trusted = request
-            .app_data::<web::Data<HttpSettings>>()
-            .map(|http| http.trusted_proxies.clone())
+            .app_data::<web::Data<TrustedProxies>>()
+            .map(|trusted| trusted.0.clone())
             .unwrap_or_default();
         let forwarded_for = request
             .headers()
@@ -59,6 +67,7 @@ impl RootSpanBuilder for RequestSpan {
             path = %request.path(),
             %client,
             %request_id,
+            status = tracing::field::Empty,
         )
     }
 
@@ -70,7 +79,7 @@ impl RootSpanBuilder for RequestSpan {
             Ok(response) => response.status().as_u16(),
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
-        span.in_scope(|| tracing::info!(status, "answered"));
+        span.record("status", status);
     }
 }
 
