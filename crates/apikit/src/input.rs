@@ -296,6 +296,31 @@ impl FromRequest for RequestData {
     }
 }
 
+/// A protected request's user, then its body: DRF authenticates before it reads
+/// `request.data`, so a bad body never answers for a missing or refused token. (Two arguments
+/// of a handler are extracted side by side: when the user's check waits, on the database or on
+/// a key fetch, the body's error would come first.)
+pub struct AuthenticatedBody<U>(pub U, pub RequestData);
+
+impl<U> FromRequest for AuthenticatedBody<U>
+where
+    U: FromRequest + 'static,
+    U::Error: Into<actix_web::Error>,
+{
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let user = U::extract(&req).await.map_err(Into::into)?;
+            let data = RequestData::from_request(&req, &mut payload).await?;
+            Ok(Self(user, data))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use claims::{Credentials, RefreshRequest};

@@ -132,10 +132,23 @@ impl<V> Default for Claims<V> {
 /// What a token's user id claim holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserId {
-    /// A user id, as text: a non-empty string as it came, or an integer written out.
+    /// A user id, as text: an integer (or a string Python's `int()` reads as one, such as
+    /// `"01"` or `" +1"`, which Django's `User.objects.get(id=...)` finds) written out in
+    /// decimal, or any other non-empty string as it came.
     Id(String),
     /// Something no user can have: an empty string, a float, a boolean, a list...
     Unusable,
+}
+
+impl UserId {
+    fn of_text(text: &str) -> Self {
+        let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace());
+        match trimmed.parse::<i128>() {
+            Ok(number) => Self::Id(number.to_string()),
+            Err(_) if text.is_empty() => Self::Unusable,
+            Err(_) => Self::Id(text.to_owned()),
+        }
+    }
 }
 
 impl<V> Claims<V> {
@@ -199,14 +212,11 @@ impl<V> Claims<V> {
             if self.is_malformed(Registered::Sub) {
                 return Some(UserId::Unusable);
             }
-            return self.sub.as_deref().map(|sub| match sub {
-                "" => UserId::Unusable,
-                id => UserId::Id(id.to_owned()),
-            });
+            return self.sub.as_deref().map(UserId::of_text);
         }
         let value = self.get(claim)?;
         Some(match ScalarSeed(Expect::UserId).deserialize(value) {
-            Ok(Scalar::Text(id)) => UserId::Id(id),
+            Ok(Scalar::Text(id)) => UserId::of_text(&id),
             _ => UserId::Unusable,
         })
     }
@@ -575,6 +585,10 @@ mod tests {
             (json!("7"), UserId::Id("7".into())),
             (json!(7), UserId::Id("7".into())),
             (json!("ada"), UserId::Id("ada".into())),
+            (json!("01"), UserId::Id("1".into())),
+            (json!(" +1 "), UserId::Id("1".into())),
+            (json!("-0"), UserId::Id("0".into())),
+            (json!("1 2"), UserId::Id("1 2".into())),
             (json!(""), UserId::Unusable),
             (json!(7.5), UserId::Unusable),
             (json!(true), UserId::Unusable),

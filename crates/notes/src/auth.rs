@@ -11,9 +11,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use apikit::HttpError;
+use apikit::bearer::access_token;
 use claims::{Claims, Header, Refusal, Rules, TokenType, UserId, compact};
 use serde_json::Value;
 
@@ -89,11 +89,13 @@ impl Verifier {
     }
 }
 
-/// The user a checked token names, under `user_id_claim`.
+/// The user a checked token names, under `user_id_claim`. This service knows no users, but it
+/// knows an id no user can have, and refuses it as the auth server does.
 fn caller(claims: &Claims<Value>, user_id_claim: &str) -> Result<Caller, NotesError> {
     match claims.user_id(user_id_claim) {
         Some(UserId::Id(user_id)) => Ok(Caller { user_id }),
-        _ => Err(HttpError::AccessRefused(Refusal::NoUserId).into()),
+        Some(UserId::Unusable) => Err(HttpError::AccessRefused(Refusal::UserNotFound).into()),
+        None => Err(HttpError::AccessRefused(Refusal::NoUserId).into()),
     }
 }
 
@@ -103,7 +105,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let verifier = req.app_data::<web::Data<Verifier>>().cloned();
-        let token = bearer_token(req);
+        let token = access_token(req, &["Bearer"]).map_err(NotesError::from);
         Box::pin(async move {
             let verifier: Arc<Verifier> = verifier
                 .ok_or_else(|| NotesError::Unavailable("no verifier configured".into()))?
@@ -112,23 +114,6 @@ impl FromRequest for Caller {
                 .caller(&token?, chrono::Utc::now().timestamp())
                 .await
         })
-    }
-}
-
-/// The token of `Authorization: Bearer <token>`, as simplejwt reads it: another scheme, or no
-/// header, is no credentials at all; `Bearer` with nothing or two things after it is a
-/// malformed header.
-fn bearer_token(req: &HttpRequest) -> Result<String, NotesError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or(HttpError::NotAuthenticated)?;
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    match parts.as_slice() {
-        ["Bearer", token] => Ok((*token).to_owned()),
-        ["Bearer", ..] => Err(HttpError::BadAuthorizationHeader.into()),
-        _ => Err(HttpError::NotAuthenticated.into()),
     }
 }
 
@@ -154,13 +139,28 @@ mod tests {
     }
 
     #[test]
-    fn a_token_without_a_usable_user_names_nobody() {
-        for payload in [json!({}), json!({"user_id": true}), json!({"user_id": ""})] {
-            let error = caller(&claims(payload), "user_id").unwrap_err();
+    fn a_token_without_a_user_id_names_nobody() {
+        let error = caller(&claims(json!({})), "user_id").unwrap_err();
+        assert!(matches!(
+            error,
+            NotesError::Http(HttpError::AccessRefused(Refusal::NoUserId))
+        ));
+    }
+
+    #[test]
+    fn a_user_id_no_user_can_have_is_a_user_not_found() {
+        for id in [json!(true), json!(""), json!(1.5), json!(["1"])] {
+            let error = caller(&claims(json!({ "user_id": id })), "user_id").unwrap_err();
             assert!(matches!(
                 error,
-                NotesError::Http(HttpError::AccessRefused(Refusal::NoUserId))
+                NotesError::Http(HttpError::AccessRefused(Refusal::UserNotFound))
             ));
         }
+    }
+
+    #[test]
+    fn a_user_id_is_the_one_django_would_look_up() {
+        let caller = caller(&claims(json!({"user_id": "01"})), "user_id").unwrap();
+        assert_eq!(caller.user_id, "1");
     }
 }

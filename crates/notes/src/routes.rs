@@ -7,7 +7,7 @@
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use apikit::{HttpError, RequestData};
+use apikit::{AuthenticatedBody, HttpError};
 use claims::Note;
 use serde_json::json;
 
@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/notes/api/notes/")
             .route(web::get().to(list))
+            .route(web::head().to(list))
             .route(web::post().to(create))
             .default_service(web::to(other_method)),
     )
@@ -41,8 +42,7 @@ async fn list(caller: Caller, state: web::Data<State>) -> Result<HttpResponse, N
 
 /// As DRF's views: the caller is authenticated before the body is read.
 async fn create(
-    caller: Caller,
-    data: RequestData,
+    AuthenticatedBody(caller, data): AuthenticatedBody<Caller>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, NotesError> {
     let text = new_note_text(&data)?;

@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use apikit::error::www_authenticate;
 use apikit::listen::{self, BindError};
 use apikit::log::RequestSpan;
+use apikit::middleware::{limit_header_fields, negotiate};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::Verifier;
@@ -60,7 +61,9 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(verifier.clone())
+                .wrap(from_fn(negotiate))
                 .wrap(from_fn(www_authenticate))
+                .wrap(from_fn(limit_header_fields))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(crate::routes::configure)
         })

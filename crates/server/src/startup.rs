@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 use apikit::error::www_authenticate;
 use apikit::listen::{self, BindError};
 use apikit::log::RequestSpan;
+use apikit::middleware::{ApiRoutes, limit_header_fields, negotiate};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenCodec;
@@ -21,7 +22,7 @@ use crate::configuration::{ConfigError, DatabaseUrl, Settings};
 use crate::db::view::AuthView;
 use crate::db::{self, Database, DbError};
 use crate::http::HttpSettings;
-use crate::http::middleware::{append_slash, limit_header_fields, negotiate};
+use crate::http::middleware::{append_slash, is_api_route};
 use crate::routes;
 use crate::routes::notes::NotesUpstream;
 use crate::services::AppState;
@@ -180,6 +181,7 @@ pub fn run(
             .app_data(http.clone())
             .app_data(challenge.clone())
             .app_data(trusted_proxies.clone())
+            .app_data(web::Data::new(ApiRoutes(is_api_route)))
             .wrap(from_fn(negotiate))
             .wrap(from_fn(www_authenticate))
             .wrap(from_fn(append_slash))

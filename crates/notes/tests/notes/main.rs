@@ -14,4 +14,5 @@ mod postgres;
 mod api;
 mod bad_input;
 mod keys;
+mod parity;
 mod verdicts;

@@ -122,6 +122,27 @@ const CASES: &[(&str, Change, u16)] = &[
     ("numeric sub", |_, c| c["sub"] = json!(42), 401),
     ("string sub", |_, c| c["sub"] = json!("42"), 200),
     (
+        "numeric user_id",
+        |_, c| c["user_id"] = json!(c["user_id"].as_str().unwrap().parse::<i64>().unwrap()),
+        200,
+    ),
+    (
+        "user_id with a leading zero",
+        |_, c| c["user_id"] = json!(format!("0{}", c["user_id"].as_str().unwrap())),
+        200,
+    ),
+    (
+        "no user_id",
+        |_, c| drop(c.as_object_mut().unwrap().remove("user_id")),
+        401,
+    ),
+    (
+        "user_id no user can have",
+        |_, c| c["user_id"] = json!(true),
+        401,
+    ),
+    ("empty user_id", |_, c| c["user_id"] = json!(""), 401),
+    (
         "refresh as access",
         |_, c| c["token_type"] = json!("refresh"),
         401,

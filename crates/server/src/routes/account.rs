@@ -2,9 +2,8 @@
 //! session at once.
 
 use actix_web::{HttpResponse, web};
+use apikit::AuthenticatedBody;
 use serde_json::json;
-
-use apikit::RequestData;
 
 use crate::auth::now;
 use crate::db::families::Reason;
@@ -27,8 +26,7 @@ pub async fn log_out_everywhere(
 /// surrounding whitespace, as Django's password fields do.
 pub async fn change_password(
     state: web::Data<AppState>,
-    AuthenticatedUser(user): AuthenticatedUser,
-    data: RequestData,
+    AuthenticatedBody(AuthenticatedUser(user), data): AuthenticatedBody<AuthenticatedUser>,
 ) -> Result<HttpResponse, ApiError> {
     let request = data.read_keeping_whitespace(&["old_password", "new_password"])?;
     let pair = accounts::change_password(&state, &user, request, now()).await?;

@@ -1,7 +1,6 @@
 //! `POST /api/register/`: create an account.
 
 use actix_web::{HttpResponse, web};
-
 use apikit::RequestData;
 
 use crate::auth::now;

@@ -5,16 +5,15 @@
 use actix_web::cookie::Cookie;
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
+use apikit::bearer::access_token;
+use apikit::{HttpError, RequestData};
 use claims::{AccessResponse, RefreshRequest};
 use serde::Serialize;
 use serde_json::json;
 
-use apikit::{HttpError, RequestData};
-
 use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
-use crate::http::extractor::access_token;
 use crate::http::session::{
     check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
 };

@@ -4,15 +4,14 @@
 
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
+use apikit::RequestData;
+use apikit::bearer::access_token;
 use serde::Serialize;
 use serde_json::json;
-
-use apikit::RequestData;
 
 use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
-use crate::http::extractor::access_token;
 use crate::services::{AppState, tokens};
 
 /// `POST /api/token/` `{"username", "password"}` → 200 `{"refresh", "access"}`.
