@@ -65,6 +65,13 @@ pub enum HttpError {
     /// 431: a request header longer than the app server reads (gunicorn's limit).
     #[error("Request header fields too large.")]
     HeaderFieldsTooLarge,
+    /// 429 `{"detail": "Request was throttled. Expected available in 60 seconds."}`, with
+    /// `Retry-After`, as DRF's throttles answer.
+    #[error("Request was throttled. Expected available in {wait} second{}.", if *.wait == 1 { "" } else { "s" })]
+    Throttled {
+        /// Seconds until the request may be made again.
+        wait: u64,
+    },
     /// 500; the cause is logged by whoever knew it, never sent.
     #[error("A server error occurred.")]
     Internal,
@@ -142,6 +149,7 @@ impl ResponseError for HttpError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -149,8 +157,14 @@ impl ResponseError for HttpError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::MethodNotAllowed { allowed, .. } = self {
-            response.insert_header((header::ALLOW, *allowed));
+        match self {
+            Self::MethodNotAllowed { allowed, .. } => {
+                response.insert_header((header::ALLOW, *allowed));
+            }
+            Self::Throttled { wait } => {
+                response.insert_header((header::RETRY_AFTER, wait.to_string()));
+            }
+            _ => {}
         }
         // Every 401 gets its `WWW-Authenticate` challenge from [`www_authenticate`].
         response.json(self.body())
@@ -260,6 +274,23 @@ mod tests {
         assert_eq!(status, 400);
         let names: Vec<&String> = body.as_object().unwrap().keys().collect();
         assert_eq!(names, ["username", "password"]);
+    }
+
+    #[actix_web::test]
+    async fn a_throttled_request_says_when_to_come_back() {
+        let response = HttpError::Throttled { wait: 42 }.error_response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "42");
+        assert_eq!(
+            rendered(HttpError::Throttled { wait: 42 }).await,
+            (
+                429,
+                json!({"detail": "Request was throttled. Expected available in 42 seconds."})
+            )
+        );
+        assert_eq!(
+            HttpError::Throttled { wait: 1 }.to_string(),
+            "Request was throttled. Expected available in 1 second."
+        );
     }
 
     #[actix_web::test]

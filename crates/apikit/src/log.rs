@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use ipnet::IpNet;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -44,17 +44,8 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let trusted = request
-            .app_data::<web::Data<TrustedProxies>>()
-            .map(|trusted| trusted.0.clone())
-            .unwrap_or_default();
-        let forwarded_for = request
-            .headers()
-            .get("X-Forwarded-For")
-            .and_then(|value| value.to_str().ok());
-        let peer = request.peer_addr().map(|addr| addr.ip());
-        let client = client_address(peer, forwarded_for, &trusted)
-            .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let client =
+            client_of(request.request()).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let request_id = request
             .headers()
             .get("X-Request-Id")
@@ -81,6 +72,21 @@ impl RootSpanBuilder for RequestSpan {
         };
         span.record("status", status);
     }
+}
+
+/// The address of the client that made `request`, by [`client_address`] with the service's
+/// [`TrustedProxies`]: what the log line shows and what the log-in limit counts by.
+pub fn client_of(request: &HttpRequest) -> Option<IpAddr> {
+    let trusted = request
+        .app_data::<web::Data<TrustedProxies>>()
+        .map(|trusted| trusted.0.as_slice())
+        .unwrap_or_default();
+    let forwarded_for = request
+        .headers()
+        .get("X-Forwarded-For")
+        .and_then(|value| value.to_str().ok());
+    let peer = request.peer_addr().map(|addr| addr.ip());
+    client_address(peer, forwarded_for, trusted)
 }
 
 /// The client's address: the peer, or when the peer is a trusted proxy, the last address in

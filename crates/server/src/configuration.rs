@@ -87,6 +87,20 @@ pub struct JwtSettings {
     pub refresh_family_lifetime: Duration,
 }
 
+/// The limits on failed password checks (see [`crate::auth::throttle`]). A limit of 0 turns
+/// one off (the benchmarks do, to measure the server rather than the limiter).
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    /// `LOGIN_THROTTLE_FAILURES`, default 10: failed log ins per username and client address.
+    pub login_failures: u32,
+    /// `LOGIN_THROTTLE_WINDOW` in seconds, default 300.
+    pub login_window: Duration,
+    /// `PASSWORD_CHANGE_THROTTLE_FAILURES`, default 5: wrong old passwords per user.
+    pub password_change_failures: u32,
+    /// `PASSWORD_CHANGE_THROTTLE_WINDOW` in seconds, default 900.
+    pub password_change_window: Duration,
+}
+
 /// All the server's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -116,6 +130,8 @@ pub struct Settings {
     /// `/notes/api/` and `/notes/healthz` are forwarded to, so the frontend reaches it on this
     /// origin as it does behind nginx. Unset: those paths are 404s.
     pub notes_url: Option<String>,
+    /// Limits on failed password checks.
+    pub throttles: ThrottleSettings,
     /// Token settings.
     pub jwt: JwtSettings,
 }
@@ -178,6 +194,18 @@ impl Settings {
                 whole_number(&get, "AUTH_CACHE_TTL", 2, 0..=3600)? as u64
             ),
             notes_url: notes_url(get("NOTES_URL"))?,
+            throttles: ThrottleSettings {
+                login_failures: whole_number(&get, "LOGIN_THROTTLE_FAILURES", 10, 0..=100_000)?
+                    as u32,
+                login_window: seconds(&get, "LOGIN_THROTTLE_WINDOW", 300)?,
+                password_change_failures: whole_number(
+                    &get,
+                    "PASSWORD_CHANGE_THROTTLE_FAILURES",
+                    5,
+                    0..=100_000,
+                )? as u32,
+                password_change_window: seconds(&get, "PASSWORD_CHANGE_THROTTLE_WINDOW", 900)?,
+            },
             jwt,
         })
     }

@@ -18,6 +18,7 @@ use crate::auth::TokenCodec;
 use crate::auth::hashing::HashingPool;
 use crate::auth::keys::{self, KeyOrigin};
 use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::Throttle;
 use crate::configuration::{ConfigError, DatabaseUrl, Settings};
 use crate::db::view::AuthView;
 use crate::db::{self, Database, DbError};
@@ -158,6 +159,14 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
         tokens,
         hasher: Arc::new(hasher),
         hashing: Arc::new(HashingPool::per_core()),
+        login_failures: Arc::new(Throttle::new(
+            settings.throttles.login_failures,
+            settings.throttles.login_window,
+        )),
+        password_change_failures: Arc::new(Throttle::new(
+            settings.throttles.password_change_failures,
+            settings.throttles.password_change_window,
+        )),
     })
 }
 

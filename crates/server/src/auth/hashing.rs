@@ -6,8 +6,12 @@
 //! cores. At a lower priority the kernel runs a worker with a request ready before a hash, so
 //! cheap endpoints like `/hello/` keep answering in milliseconds while logins saturate the CPU
 //! (the `login_flood` benchmark measures it). Logins lose nothing: they are CPU-bound either way.
+//!
+//! The queue is bounded: when [`QUEUED_PER_THREAD`] jobs per thread are waiting, a new one is
+//! refused at once ([`PoolError::Busy`], a quick 503) rather than waiting seconds behind them.
+//! A job whose request went away (the client gave up) is skipped, not hashed for nobody.
 
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -17,22 +21,33 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The niceness of the hashing threads (0 is normal, 19 the lowest priority).
 pub const HASHING_NICENESS: i32 = 10;
 
+/// How many jobs may wait per hashing thread: at bcrypt cost 12 (a quarter of a second each)
+/// the last of them starts about four seconds later.
+pub const QUEUED_PER_THREAD: usize = 16;
+
 /// A fixed pool of low-priority threads for password hashing.
 pub struct HashingPool {
-    jobs: Sender<Job>,
+    jobs: SyncSender<Job>,
 }
 
-/// The pool's threads are gone (only during shutdown).
+/// Why a job did not run.
 #[derive(Debug, thiserror::Error)]
-#[error("the password hashing pool has stopped")]
-pub struct PoolStopped;
+pub enum PoolError {
+    /// The queue is full: too many logins at once for this server.
+    #[error("the password hashing queue is full")]
+    Busy,
+    /// The pool's threads are gone (only during shutdown).
+    #[error("the password hashing pool has stopped")]
+    Stopped,
+}
 
 impl HashingPool {
     /// Starts `threads` threads (at least one).
     pub fn new(threads: usize) -> Self {
-        let (sender, receiver) = mpsc::channel::<Job>();
+        let threads = threads.max(1);
+        let (sender, receiver) = mpsc::sync_channel::<Job>(threads * QUEUED_PER_THREAD);
         let receiver = Arc::new(Mutex::new(receiver));
-        for index in 0..threads.max(1) {
+        for index in 0..threads {
             let receiver = receiver.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("bcrypt-{index}"))
@@ -50,16 +65,23 @@ impl HashingPool {
     }
 
     /// Runs `job` on the pool and waits for its result without blocking the caller's thread.
+    /// When the caller stops waiting (its request was dropped) before the job starts, the job
+    /// is skipped.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PoolStopped> {
+    ) -> Result<T, PoolError> {
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(job());
+            if !done.is_closed() {
+                let _ = done.send(job());
+            }
         });
-        self.jobs.send(job).map_err(|_| PoolStopped)?;
-        result.await.map_err(|_| PoolStopped)
+        self.jobs.try_send(job).map_err(|error| match error {
+            TrySendError::Full(_) => PoolError::Busy,
+            TrySendError::Disconnected(_) => PoolError::Stopped,
+        })?;
+        result.await.map_err(|_| PoolError::Stopped)
     }
 }
 
@@ -100,6 +122,57 @@ mod tests {
     async fn jobs_run_and_return_their_result() {
         let pool = HashingPool::new(2);
         assert_eq!(pool.run(|| 6 * 7).await.unwrap(), 42);
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_refuses_a_job_at_once() {
+        let pool = Arc::new(HashingPool::new(1));
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let blocker = pool.clone();
+        let blocking = actix_web::rt::spawn(async move {
+            blocker
+                .run(move || {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                })
+                .await
+        });
+        running.await.unwrap();
+        for _ in 0..QUEUED_PER_THREAD {
+            assert!(pool.jobs.try_send(Box::new(|| ())).is_ok());
+        }
+
+        assert!(matches!(pool.run(|| ()).await, Err(PoolError::Busy)));
+        release.send(()).unwrap();
+        assert!(blocking.await.unwrap().is_ok());
+    }
+
+    #[actix_web::test]
+    async fn a_job_whose_caller_stopped_waiting_is_skipped() {
+        let pool = Arc::new(HashingPool::new(1));
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let blocker = pool.clone();
+        let blocking = actix_web::rt::spawn(async move {
+            blocker
+                .run(move || {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                })
+                .await
+        });
+        running.await.unwrap();
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let abandoned = pool.run(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        // Polled once (queued), then dropped: the request went away.
+        let _ = futures_util::FutureExt::now_or_never(Box::pin(abandoned));
+
+        release.send(()).unwrap();
+        assert!(blocking.await.unwrap().is_ok());
+        pool.run(|| ()).await.unwrap();
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[actix_web::test]

@@ -8,7 +8,8 @@
 //!   crate's checks).
 //! - [`keys`]: where the signing and verifying keys come from; [`keyset`]: a set of them, named
 //!   by `kid`, rotating in a directory, published as JWKS.
-//! - [`password`]: Django's password rules and bcrypt; [`hashing`]: the threads bcrypt runs on.
+//! - [`password`]: Django's password rules and bcrypt; [`hashing`]: the threads bcrypt runs on;
+//!   [`throttle`]: the limits on guessing passwords.
 
 pub mod check;
 pub mod codec;
@@ -17,6 +18,7 @@ pub mod keys;
 pub mod keyset;
 pub mod mint;
 pub mod password;
+pub mod throttle;
 
 pub use check::{UserIdClaim, user_id};
 pub use codec::{Payload, TokenCodec};

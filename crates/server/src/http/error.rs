@@ -43,7 +43,10 @@ impl ApiError {
                 | ServiceError::PasswordChangedSinceLogin => {
                     HttpError::AuthenticationFailed(service.to_string())
                 }
-                ServiceError::Unavailable(_) => HttpError::Unavailable,
+                ServiceError::Throttled { retry_after } => {
+                    HttpError::Throttled { wait: *retry_after }
+                }
+                ServiceError::Unavailable(_) | ServiceError::Overloaded => HttpError::Unavailable,
                 ServiceError::Internal(_) => HttpError::Internal,
             },
         }
@@ -57,6 +60,9 @@ impl ApiError {
             }
             Self::Service(ServiceError::Unavailable(cause)) => {
                 tracing::warn!(cause = %ErrorChain(cause), "database unavailable");
+            }
+            Self::Service(ServiceError::Overloaded) => {
+                tracing::warn!("the password hashing queue is full: answering 503");
             }
             Self::NotesUnavailable(cause) => {
                 tracing::warn!(%cause, "the notes service did not answer");

@@ -6,6 +6,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
 use apikit::bearer::access_token;
+use apikit::log::client_of;
 use apikit::{HttpError, RequestData};
 use claims::{AccessResponse, RefreshRequest};
 use serde::Serialize;
@@ -27,8 +28,9 @@ pub async fn log_in(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     check_same_origin(&req)?;
-    let user = tokens::check_credentials(&state, data.read()?).await?;
-    let pair = tokens::start_session(&state, &user, now()).await?;
+    let now = now();
+    let user = tokens::check_credentials(&state, data.read()?, client_of(&req), now).await?;
+    let pair = tokens::start_session(&state, &user, now).await?;
     let lifetime = state.tokens.settings().refresh_token_lifetime;
     let cookie = refresh_cookie(&req, pair.refresh, lifetime);
     Ok(no_store_with_cookie(

@@ -6,6 +6,7 @@ use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
 use apikit::RequestData;
 use apikit::bearer::access_token;
+use apikit::log::client_of;
 use serde::Serialize;
 use serde_json::json;
 
@@ -16,10 +17,11 @@ use crate::services::{AppState, tokens};
 
 /// `POST /api/token/` `{"username", "password"}` → 200 `{"refresh", "access"}`.
 pub async fn obtain_pair(
+    req: HttpRequest,
     state: web::Data<AppState>,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = tokens::obtain_pair(&state, data.read()?, now()).await?;
+    let pair = tokens::obtain_pair(&state, data.read()?, client_of(&req), now()).await?;
     Ok(no_store(&pair))
 }
 

@@ -42,6 +42,15 @@ pub enum ServiceError {
     /// Fields that failed validation.
     #[error("invalid fields")]
     Invalid(FieldErrors),
+    /// Too many failed password checks: try again in `retry_after` seconds.
+    #[error("Request was throttled.")]
+    Throttled {
+        /// Seconds until the limit lifts.
+        retry_after: u64,
+    },
+    /// Too many passwords are waiting to be checked: try again in a moment.
+    #[error("the password hashing queue is full")]
+    Overloaded,
     /// The database cannot be reached right now.
     #[error("the database is unavailable")]
     Unavailable(#[source] DbError),
@@ -69,6 +78,14 @@ impl From<DbError> for ServiceError {
             // A constraint a flow does not handle where it can happen, or a failed query, is a
             // bug: a 500, logged with its cause, rather than a misleading "try again later".
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::auth::throttle::Throttled> for ServiceError {
+    fn from(throttled: crate::auth::throttle::Throttled) -> Self {
+        Self::Throttled {
+            retry_after: throttled.retry_after,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! What every service needs, built once per server and shared by all workers.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::TokenCodec;
-use crate::auth::hashing::HashingPool;
+use crate::auth::hashing::{HashingPool, PoolError};
 use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::Throttle;
 use crate::db::Database;
 use crate::db::view::AuthView;
 use crate::services::ServiceError;
@@ -23,6 +25,10 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     /// The low-priority threads bcrypt runs on.
     pub hashing: Arc<HashingPool>,
+    /// Failed log ins, per username and client address.
+    pub login_failures: Arc<Throttle<(String, Option<IpAddr>)>>,
+    /// Wrong old passwords given to a password change, per user.
+    pub password_change_failures: Arc<Throttle<i32>>,
 }
 
 impl AppState {
@@ -36,6 +42,9 @@ impl AppState {
         self.hashing
             .run(move || work(&hasher))
             .await
-            .map_err(ServiceError::internal)
+            .map_err(|error| match error {
+                PoolError::Busy => ServiceError::Overloaded,
+                PoolError::Stopped => ServiceError::internal(error),
+            })
     }
 }

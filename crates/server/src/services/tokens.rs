@@ -10,10 +10,11 @@
 //! presented again within `JWT_REFRESH_REUSE_GRACE`, gets the same successor again (a client
 //! whose answer was lost); anything else is reuse, and the whole family is revoked.
 
+use std::net::IpAddr;
+
 use claims::{
     Credentials, RefreshRequest, RefreshResponse, Refusal, TokenPair, TokenType, VerifyRequest,
 };
-
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::mint::carries_password;
@@ -25,30 +26,38 @@ use crate::db::users::{self, User};
 use crate::services::authenticate;
 use crate::services::{AppState, ServiceError};
 
-/// `POST /api/token/`: checks the credentials and issues a pair. A wrong password, an unknown
-/// user and an inactive user are the same refusal, and take the same time (one bcrypt check).
+/// `POST /api/token/`: checks the credentials (from `client`) and issues a pair. A wrong
+/// password, an unknown user and an inactive user are the same refusal, and take the same time
+/// (one bcrypt check).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn obtain_pair(
     state: &AppState,
     credentials: Credentials<SecretString>,
+    client: Option<IpAddr>,
     now: i64,
 ) -> Result<TokenPair, ServiceError> {
-    let user = check_credentials(state, credentials).await?;
+    let user = check_credentials(state, credentials, client, now).await?;
     start_session(state, &user, now).await
 }
 
-/// The active user these credentials name, or the one generic refusal.
+/// The active user these credentials name, or the one generic refusal. Every log in path
+/// checks passwords here, so every one is limited alike: after too many failures for this
+/// username from this `client` address, the answer is a 429 without checking the password.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn check_credentials(
     state: &AppState,
     credentials: Credentials<SecretString>,
+    client: Option<IpAddr>,
+    now: i64,
 ) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
+    let attempt = (username.clone(), client);
+    state.login_failures.check(&attempt, now)?;
     let user = state
         .db
         .run(move |conn| users::find_by_username(conn, &username))
         .await?;
-    state
+    let user = state
         .hash(move |hasher| match user {
             Some(user) if hasher.verify(password.expose_secret(), &user.password) => Some(user),
             Some(_) => None,
@@ -58,8 +67,17 @@ pub async fn check_credentials(
             }
         })
         .await?
-        .filter(|user| user.is_active)
-        .ok_or(ServiceError::NoActiveAccount)
+        .filter(|user| user.is_active);
+    match user {
+        Some(user) => {
+            state.login_failures.succeed(&attempt);
+            Ok(user)
+        }
+        None => {
+            state.login_failures.fail(attempt, now);
+            Err(ServiceError::NoActiveAccount)
+        }
+    }
 }
 
 /// Issues a fresh pair for `user` at `now`, in a family of its own when reuse detection is on,

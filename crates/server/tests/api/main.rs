@@ -26,6 +26,7 @@ mod register;
 mod revocation;
 mod sessions;
 mod strict_tokens;
+mod throttle;
 mod token_blacklist;
 mod token_obtain;
 mod token_refresh;
