@@ -298,9 +298,16 @@ fn change_password(
 fn set_active(settings: &Settings, username: &str, active: bool) -> Result<(), Failure> {
     let mut conn = migrated_connection(settings)?;
     let user = existing_user(&mut conn, username)?;
-    users::set_active(&mut conn, user.id, active)?;
-    let state = if active { "active" } else { "inactive" };
-    println!("User {:?} is {state}.", user.username);
+    if active {
+        users::set_active(&mut conn, user.id, true)?;
+        println!("User {:?} is active.", user.username);
+    } else {
+        accounts::deactivate(&mut conn, user.id, now())?;
+        println!(
+            "User {:?} is inactive; every session of theirs ended.",
+            user.username
+        );
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::events::{self, Event};
 use super::schema::{outstanding_tokens, token_families};
 use super::tokens::{self as token_store, OutstandingToken};
+use super::users;
 use super::{AnyConnection, DbError};
 
 /// A row of `token_families`.
@@ -159,8 +160,10 @@ pub fn revoke(
     })
 }
 
-/// Revokes every live family of a user and blacklists every refresh token issued to them, in
-/// one transaction; tells the other processes. Returns the ids of the families it revoked.
+/// Ends every session of a user, in one transaction: every live family revoked, every refresh
+/// token issued to them blacklisted, and the user marked so that any token issued before `now`,
+/// of a family or not (an access token, a token of `server token`), is refused. Tells the
+/// other processes. Returns the ids of the families it revoked.
 pub fn revoke_all_of_user(
     conn: &mut AnyConnection,
     user_id: i32,
@@ -184,6 +187,7 @@ pub fn revoke_all_of_user(
             .select(token_families::id)
             .load(conn)?;
         blacklist_user_tokens(conn, user_id, now)?;
+        users::end_sessions(conn, user_id, now)?;
         for id in &revoked {
             events::announce(conn, &Event::Family(id.clone()))?;
         }

@@ -10,6 +10,7 @@ diesel::table! {
         is_staff -> Bool,
         date_joined -> Timestamp,
         last_login -> Nullable<Timestamp>,
+        sessions_revoked_at -> Nullable<Timestamp>,
     }
 }
 

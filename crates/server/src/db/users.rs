@@ -25,6 +25,19 @@ pub struct User {
     pub date_joined: NaiveDateTime,
     /// When the user last obtained a pair, with `JWT_UPDATE_LAST_LOGIN` (UTC).
     pub last_login: Option<NaiveDateTime>,
+    /// When every session of the user last ended (UTC): tokens issued before it are refused.
+    pub sessions_revoked_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    /// Whether a token issued at `iat` (seconds; a token without one counts as issued at the
+    /// dawn of time) came before the user's sessions were all ended. Times are whole seconds,
+    /// so a token issued in the very second of the revocation survives: the pair a password
+    /// change returns is issued in that second, and must.
+    pub fn ended_sessions_include(&self, iat: Option<i64>) -> bool {
+        self.sessions_revoked_at
+            .is_some_and(|at| iat.unwrap_or(i64::MIN) < at.and_utc().timestamp())
+    }
 }
 
 /// The columns of a new user.
@@ -89,6 +102,15 @@ pub fn set_active(conn: &mut AnyConnection, id: i32, active: bool) -> Result<boo
         events::announce(conn, &Event::User(id))?;
         Ok(updated == 1)
     })
+}
+
+/// Marks every token of the user issued before `now` as refused (see
+/// [`User::ended_sessions_include`]), and tells the other processes.
+pub fn end_sessions(conn: &mut AnyConnection, id: i32, now: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set(users::sessions_revoked_at.eq(Some(now)))
+        .execute(conn)?;
+    events::announce(conn, &Event::User(id))
 }
 
 /// Replaces the password hash, and tells the other processes; returns whether the user exists.

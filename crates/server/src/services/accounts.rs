@@ -141,6 +141,19 @@ pub fn set_password_ending_sessions(
     })
 }
 
+/// Deactivates a user and ends every session of theirs, in one transaction. While inactive,
+/// their tokens are refused as simplejwt refuses them ("User is inactive"); reactivating
+/// (`users::set_active`) does not bring those sessions back: every token issued before the
+/// deactivation stays refused, and the user logs in again. (simplejwt lets a reactivated
+/// user's tokens work again.)
+pub fn deactivate(conn: &mut AnyConnection, user_id: i32, now: i64) -> Result<(), DbError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        users::set_active(conn, user_id, false)?;
+        users::end_sessions(conn, user_id, datetime(now))
+    })
+}
+
 /// Checks, hashes and inserts in one go, holding the connection throughout: for the
 /// `createuser` command. The API spreads these steps out so that hashing holds no connection.
 pub fn create_user(

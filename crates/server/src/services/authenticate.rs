@@ -49,6 +49,9 @@ pub async fn authenticate(
     if !user.is_active {
         return Err(ServiceError::UserInactive);
     }
+    if user.ended_sessions_include(payload.iat) {
+        return Err(ServiceError::AccessTokenRefused(Refusal::Blacklisted));
+    }
     if settings.check_revoke_token && !carries_password(&payload, &user.password) {
         return Err(ServiceError::PasswordChanged);
     }

@@ -407,7 +407,8 @@ pub async fn revoke_family(
     Ok(revoked)
 }
 
-/// Ends every session of a user: every family revoked, every refresh token blacklisted.
+/// Ends every session of a user: every family revoked, every refresh token blacklisted, and
+/// every token issued before `now` refused, of a family or not.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke_all_sessions(
     state: &AppState,
@@ -419,6 +420,7 @@ pub async fn revoke_all_sessions(
         .db
         .run(move |conn| families::revoke_all_of_user(conn, user_id, reason, datetime(now)))
         .await?;
+    state.view.learn(&Event::User(user_id));
     for family_id in revoked {
         state.view.learn(&Event::Family(family_id));
     }
@@ -471,6 +473,9 @@ async fn token_user(state: &AppState, payload: &Payload) -> Result<Option<i32>, 
         .await?
         .filter(|user| user.is_active)
         .ok_or(ServiceError::NoActiveAccountForToken)?;
+    if user.ended_sessions_include(payload.iat) {
+        return Err(Refusal::Blacklisted.into());
+    }
     if settings.check_revoke_token && !carries_password(payload, &user.password) {
         return Err(ServiceError::PasswordChangedSinceLogin);
     }

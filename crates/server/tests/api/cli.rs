@@ -191,7 +191,10 @@ fn deactivateuser_and_activateuser_say_what_they_did() {
     let token = server(dir.path(), &["token", "ada"], &[], "");
     let on = server(dir.path(), &["activateuser", "ada"], &[], "");
 
-    assert_eq!(stdout(&off), "User \"ada\" is inactive.\n");
+    assert_eq!(
+        stdout(&off),
+        "User \"ada\" is inactive; every session of theirs ended.\n"
+    );
     assert_eq!(stderr(&token), "error: no active user named \"ada\"\n");
     assert_eq!(stdout(&on), "User \"ada\" is active.\n");
 }

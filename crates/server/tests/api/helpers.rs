@@ -357,6 +357,16 @@ impl TestApp {
         self.view.learn(&Event::User(user.id));
     }
 
+    /// Deactivates the user and ends their sessions, as `server deactivateuser` does.
+    pub fn deactivate(&self, username: &str) {
+        let mut conn = self.connection();
+        let user = users::find_by_username(&mut conn, username)
+            .expect("query works")
+            .expect("the user exists");
+        accounts::deactivate(&mut conn, user.id, now()).expect("update works");
+        self.view.learn(&Event::User(user.id));
+    }
+
     /// Deletes the user, as a write through the app would.
     pub fn delete_user(&self, username: &str) {
         let mut conn = self.connection();
@@ -521,6 +531,20 @@ pub fn sign_with_header(header: &jsonwebtoken::Header, claims: &Value) -> String
 /// Now, in seconds since the epoch.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Waits until the clock's second turns, so that every token issued before this call has an
+/// `iat` earlier than anything done after it (token times are whole seconds). At most 2 s.
+pub async fn next_second() {
+    let started = now();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while now() == started {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not move"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// The claims of a valid token of `token_type` for `user_id`, to be altered by a test.

@@ -137,3 +137,33 @@ async fn without_the_cache_every_check_asks_the_database() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn logging_out_everywhere_reaches_an_access_token_without_a_family_on_a_replica() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let a = TestApp::spawn_with(&backend, SIMPLEJWT_DEFAULTS).await;
+    let b = TestApp::spawn_beside(&a, SIMPLEJWT_DEFAULTS);
+    let pair = a.user_with_tokens().await;
+    assert_eq!(b.get_as("/hello/", &pair.access).await.status(), 200);
+    next_second().await;
+
+    let logged_out = a
+        .client
+        .post(a.url("/api/logout/all/"))
+        .bearer_auth(&pair.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_out.status(), 200);
+
+    let took = refused_within(
+        &b,
+        &pair.access,
+        &access_token_refused("Token is blacklisted"),
+        Duration::from_secs(5),
+    )
+    .await;
+    println!("logging out everywhere reached the other replica in {took:?}");
+}

@@ -19,6 +19,12 @@ every_database!(
     with_check_revoke_token_an_old_refresh_token_is_refused_after_a_password_change,
 );
 
+every_database_and_mode!(
+    logging_out_everywhere_ends_every_access_token_of_a_family_or_not,
+    a_password_change_ends_every_earlier_token_and_keeps_the_pair_it_returns,
+    deactivation_ends_every_session_and_reactivation_does_not_bring_it_back,
+);
+
 async fn blacklist_with_access(app: &TestApp, refresh: &str, access: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/token/blacklist/"))
@@ -247,4 +253,86 @@ async fn with_check_revoke_token_an_old_refresh_token_is_refused_after_a_passwor
         json!({"detail": "The user's password has been changed."}),
     )
     .await;
+}
+
+async fn log_out_everywhere(app: &TestApp, access: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/logout/all/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn logging_out_everywhere_ends_every_access_token_of_a_family_or_not(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let laptop = app.user_with_tokens().await;
+    let phone = app.obtain_pair("ada", PASSWORD).await;
+    next_second().await;
+
+    assert_json(
+        log_out_everywhere(&app, &laptop.access).await,
+        200,
+        json!({}),
+    )
+    .await;
+
+    for pair in [&laptop, &phone] {
+        assert_json(
+            app.get_as("/hello/", &pair.access).await,
+            401,
+            access_token_refused("Token is blacklisted"),
+        )
+        .await;
+    }
+}
+
+async fn a_password_change_ends_every_earlier_token_and_keeps_the_pair_it_returns(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let old = app.user_with_tokens().await;
+    next_second().await;
+
+    let changed = app
+        .client
+        .post(app.url("/api/password/change/"))
+        .bearer_auth(&old.access)
+        .json(&json!({"old_password": PASSWORD, "new_password": "a-brand-new-horse-battery"}))
+        .send()
+        .await
+        .unwrap();
+    let fresh = json_body(changed, 200).await;
+
+    assert_json(
+        app.get_as("/hello/", &old.access).await,
+        401,
+        access_token_refused("Token is blacklisted"),
+    )
+    .await;
+    let fresh_access = fresh["access"].as_str().unwrap();
+    assert_eq!(app.get_as("/hello/", fresh_access).await.status(), 200);
+    let fresh_refresh = fresh["refresh"].as_str().unwrap();
+    assert_eq!(app.refresh(fresh_refresh).await.status(), 200);
+}
+
+async fn deactivation_ends_every_session_and_reactivation_does_not_bring_it_back(setup: Setup) {
+    let app = TestApp::spawn(&setup).await;
+    let pair = app.user_with_tokens().await;
+    next_second().await;
+
+    app.deactivate("ada");
+    app.set_active("ada", true);
+
+    assert_json(
+        app.get_as("/hello/", &pair.access).await,
+        401,
+        access_token_refused("Token is blacklisted"),
+    )
+    .await;
+    assert_json(
+        app.refresh(&pair.refresh).await,
+        401,
+        token_not_valid("Token is blacklisted"),
+    )
+    .await;
+    assert_eq!(app.obtain("ada", PASSWORD).await.status(), 200);
 }
