@@ -48,12 +48,28 @@ pub fn check_same_origin(req: &HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The refresh token the request's cookie carries, if any.
-pub fn refresh_from_cookie(req: &HttpRequest) -> Option<String> {
-    req.cookie(COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|value| !value.is_empty())
+/// The refresh token the request's cookie carries, if any. A request carrying two `refresh`
+/// cookies is refused: a sibling subdomain can set one for this path ("cookie tossing"), and
+/// the browser sends both, in an order the server cannot trust; answering with either could
+/// hand the session to the attacker's. (The `__Host-` prefix would forbid such cookies, but it
+/// requires `Path=/`, and this cookie is scoped to `/api/session/`.)
+pub fn refresh_from_cookie(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let cookies = req
+        .cookies()
+        .map_err(|_| ApiError::Http(HttpError::NotAuthenticated))?;
+    let mut refresh = cookies.iter().filter(|cookie| cookie.name() == COOKIE);
+    let first = refresh.next().map(|cookie| cookie.value().to_owned());
+    if refresh.next().is_some() {
+        return Err(ApiError::Http(HttpError::AuthenticationFailed(
+            TWO_COOKIES.to_owned(),
+        )));
+    }
+    Ok(first.filter(|value| !value.is_empty()))
 }
+
+/// Why a request with two `refresh` cookies is refused.
+pub const TWO_COOKIES: &str =
+    "Two session cookies were sent, and this server cannot tell which is its own: log in again.";
 
 /// The cookie that hands the browser `refresh`, for `lifetime`.
 pub fn refresh_cookie(req: &HttpRequest, refresh: String, lifetime: Duration) -> Cookie<'static> {

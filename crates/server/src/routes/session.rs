@@ -4,7 +4,7 @@
 
 use actix_web::cookie::Cookie;
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use apikit::bearer::access_token;
 use apikit::log::client_of;
 use apikit::{HttpError, RequestData};
@@ -47,7 +47,11 @@ pub async fn refresh(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     check_same_origin(&req)?;
-    let refresh = refresh_from_cookie(&req).ok_or(ApiError::Http(HttpError::NotAuthenticated))?;
+    let refresh = match refresh_from_cookie(&req) {
+        Ok(Some(refresh)) => refresh,
+        Ok(None) => return Err(ApiError::Http(HttpError::NotAuthenticated)),
+        Err(two) => return Ok(clearing_cookie(&req, two)),
+    };
     let refreshed = tokens::refresh(&state, RefreshRequest { refresh }, now()).await?;
     let body = AccessResponse {
         access: refreshed.access,
@@ -72,7 +76,11 @@ pub async fn log_out(
     check_same_origin(&req)?;
     let now = now();
     let access = access_token(&req, &http.auth_header_types).ok();
-    if let Some(refresh) = refresh_from_cookie(&req) {
+    let refresh = match refresh_from_cookie(&req) {
+        Ok(refresh) => refresh,
+        Err(two) => return Ok(clearing_cookie(&req, two)),
+    };
+    if let Some(refresh) = refresh {
         let request = RefreshRequest { refresh };
         match tokens::blacklist(&state, request, access.as_deref(), now).await {
             // A refresh token already revoked or expired has no session left to end.
@@ -83,6 +91,13 @@ pub async fn log_out(
         tokens::deny_access_token(&state, &access, now).await?;
     }
     Ok(no_store_with_cookie(&json!({}), cleared_cookie(&req)))
+}
+
+/// `error`'s answer, clearing this host's session cookie.
+fn clearing_cookie(req: &HttpRequest, error: ApiError) -> HttpResponse {
+    let mut response = error.error_response();
+    let _ = response.add_cookie(&cleared_cookie(req));
+    response
 }
 
 /// A 200 that no cache may keep, setting `cookie`.

@@ -37,6 +37,7 @@ pub async fn register(
     now: i64,
 ) -> Result<RegisteredUser, ServiceError> {
     let Credentials { username, password } = credentials;
+    let username = normalize_username(&username);
     let problems = new_account_problems(&username, password.expose_secret());
     if !problems.is_empty() {
         return Err(ServiceError::Invalid(problems));
@@ -164,6 +165,7 @@ pub fn create_user(
     now: i64,
 ) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
+    let username = &normalize_username(username);
     let problems = new_account_problems(username, password.expose_secret());
     if !problems.is_empty() {
         return Err(ServiceError::Invalid(problems));
@@ -223,6 +225,14 @@ pub fn username_problems(username: &str) -> Vec<String> {
     problems
 }
 
+/// Django's `normalize_username`: the NFKC form, so that `ａｄｍｉｎ` (fullwidth) and `ﬁona` (a
+/// ligature) are `admin` and `fiona`, and cannot be registered beside them. Applied when an
+/// account is made, not at log in (Django does not normalize there either).
+pub fn normalize_username(username: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    username.nfkc().collect()
+}
+
 /// The field errors of a new account's username and password (empty when both are fine).
 pub fn new_account_problems(username: &str, password: &str) -> FieldErrors {
     let mut fields: FieldErrors = Vec::new();
@@ -244,6 +254,13 @@ fn username_taken() -> ServiceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_are_normalized_to_nfkc_as_django_does() {
+        assert_eq!(normalize_username("ａｄｍｉｎ"), "admin");
+        assert_eq!(normalize_username("ﬁona"), "fiona");
+        assert_eq!(normalize_username("Ada"), "Ada");
+    }
 
     #[test]
     fn usernames_take_letters_digits_and_djangos_punctuation() {

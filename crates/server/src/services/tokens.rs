@@ -313,8 +313,8 @@ pub async fn verify(
 
 /// `POST /api/token/blacklist/`: revokes a refresh token (log out): its whole family when it
 /// has one. Revoking it again is "Token is blacklisted"; a token of a user deleted since is
-/// revoked all the same. A valid access token given as well (`access`, from the
-/// `Authorization` header) is refused from then on.
+/// revoked all the same. A valid access token of the same user given as well (`access`, from
+/// the `Authorization` header) is refused from then on; another user's is left alone.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn blacklist(
     state: &AppState,
@@ -325,7 +325,9 @@ pub async fn blacklist(
     let token = request.refresh;
     let payload = state.tokens.decode(&token, now)?;
     if let Some(access) = access {
-        deny_access_token(state, access, now).await?;
+        let owner = user_id(&payload, &state.tokens.settings().user_id_claim);
+        let owner = owner.unwrap_or(UserIdClaim::Unusable);
+        deny_access_token_of(state, access, Some(owner), now).await?;
     }
     if let Some(family_id) = family_of(state, &payload) {
         payload.verify(Some(TokenType::Refresh))?;
@@ -365,15 +367,30 @@ pub async fn deny_access_token(
     access: &str,
     now: i64,
 ) -> Result<(), ServiceError> {
+    deny_access_token_of(state, access, None, now).await
+}
+
+/// [`deny_access_token`], when `owner` is `None` or names the access token's own user: a
+/// logging-out client may revoke its own access token, not another user's.
+async fn deny_access_token_of(
+    state: &AppState,
+    access: &str,
+    owner: Option<UserIdClaim>,
+    now: i64,
+) -> Result<(), ServiceError> {
     let Ok(payload) = state.tokens.decode(access, now) else {
         return Ok(());
     };
     if payload.verify(Some(TokenType::Access)).is_err() {
         return Ok(());
     }
+    let user = user_id(&payload, &state.tokens.settings().user_id_claim);
+    if owner.is_some_and(|owner| owner == UserIdClaim::Unusable || Some(owner) != user) {
+        return Ok(());
+    }
     let denied = DeniedAccessToken {
         jti: payload.jti.clone().unwrap_or_default(),
-        user_id: match user_id(&payload, &state.tokens.settings().user_id_claim) {
+        user_id: match user {
             Some(UserIdClaim::Id(id)) => Some(id),
             _ => None,
         },

@@ -460,3 +460,43 @@ async fn a_kid_is_ignored_with_one_configured_key_as_simplejwt_ignores_it(setup:
     let refreshed = json_body(app.refresh(&refresh).await, 200).await;
     assert!(refreshed["access"].is_string(), "{refreshed}");
 }
+
+/// The other valid ECDSA signature of the same token: `(r, n - s)` for `(r, s)`.
+fn high_s_twin(token: &str) -> String {
+    use p256::elliptic_curve::PrimeField;
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let (r, s) = bytes.split_at(32);
+    let s = p256::Scalar::from_repr(*p256::FieldBytes::from_slice(s)).unwrap();
+    let twin = [r, (-s).to_repr().as_slice()].concat();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(twin))
+}
+
+#[actix_web::test]
+async fn revoking_an_es256_token_also_refuses_its_malleable_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = es256_app(dir.path()).await;
+    let pair = app.user_with_tokens().await;
+    let twin = high_s_twin(&pair.access);
+    assert_ne!(twin, pair.access);
+    // ECDSA signatures are malleable: the twin verifies too...
+    assert_eq!(app.get_as("/hello/", &twin).await.status(), 200);
+
+    let logout = app
+        .client
+        .post(app.url("/api/token/blacklist/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({"refresh": pair.refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200);
+
+    // ...but revocation is keyed by the jti, which the twin shares.
+    assert_json(
+        app.get_as("/hello/", &twin).await,
+        401,
+        access_token_refused("Token is blacklisted"),
+    )
+    .await;
+}

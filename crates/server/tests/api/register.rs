@@ -18,7 +18,11 @@ every_database_and_mode!(
     a_password_over_72_bytes_is_refused_not_truncated,
 );
 
-every_database!(racing_registrations_of_one_username_let_exactly_one_in);
+every_database!(
+    racing_registrations_of_one_username_let_exactly_one_in,
+    a_fullwidth_or_ligature_twin_of_a_taken_username_is_taken,
+    a_username_is_kept_in_its_nfkc_form,
+);
 
 fn password_error(messages: &[&str]) -> Value {
     json!({"password": messages})
@@ -158,4 +162,31 @@ async fn racing_registrations_of_one_username_let_exactly_one_in(backend: Backen
         )
         .await;
     }
+}
+
+async fn a_fullwidth_or_ligature_twin_of_a_taken_username_is_taken(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("admin", PASSWORD);
+    app.create_user("fiona", PASSWORD);
+
+    for twin in ["ａｄｍｉｎ", "ﬁona"] {
+        assert_json(
+            app.register(twin, "another-good-password").await,
+            400,
+            json!({"username": ["A user with that username already exists."]}),
+        )
+        .await;
+    }
+}
+
+async fn a_username_is_kept_in_its_nfkc_form(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+
+    assert_json(
+        app.register("ｇｒａｃｅ", PASSWORD).await,
+        201,
+        json!({"id": 1, "username": "grace"}),
+    )
+    .await;
+    assert_eq!(app.obtain("grace", PASSWORD).await.status(), 200);
 }

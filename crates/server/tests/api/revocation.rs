@@ -9,6 +9,8 @@ every_database!(
     logging_out_with_the_access_token_refuses_it_from_then_on,
     logging_out_without_families_refuses_the_access_token_too,
     an_invalid_access_token_beside_a_logout_changes_nothing,
+    another_users_access_token_beside_a_logout_is_left_alone,
+    an_access_token_beside_a_refused_refresh_token_is_left_alone,
     logging_out_everywhere_ends_every_session,
     logging_out_everywhere_needs_a_token,
     a_password_change_ends_every_other_session_and_goes_on_with_a_fresh_pair,
@@ -335,4 +337,27 @@ async fn deactivation_ends_every_session_and_reactivation_does_not_bring_it_back
     )
     .await;
     assert_eq!(app.obtain("ada", PASSWORD).await.status(), 200);
+}
+
+async fn another_users_access_token_beside_a_logout_is_left_alone(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let victim = app.user_with_tokens().await;
+    app.create_user("mallory", PASSWORD);
+    let attacker = app.obtain_pair("mallory", PASSWORD).await;
+
+    // Mallory logs out her own session, sending the victim's access token along.
+    let logout = blacklist_with_access(&app, &attacker.refresh, &victim.access).await;
+
+    assert_json(logout, 200, json!({})).await;
+    assert_eq!(app.get_as("/hello/", &victim.access).await.status(), 200);
+}
+
+async fn an_access_token_beside_a_refused_refresh_token_is_left_alone(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let logout = blacklist_with_access(&app, "not-a-token", &pair.access).await;
+
+    assert_json(logout, 401, token_not_valid("Token is invalid")).await;
+    assert_eq!(app.get_as("/hello/", &pair.access).await.status(), 200);
 }

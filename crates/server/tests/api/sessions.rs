@@ -19,6 +19,7 @@ every_database!(
     a_session_request_from_another_origin_is_forbidden,
     a_session_request_from_the_servers_own_origin_is_served,
     wrong_credentials_are_the_usual_401,
+    a_tossed_second_refresh_cookie_is_refused_and_this_hosts_cookie_cleared,
 );
 
 /// `POST path` as the frontend sends it: JSON, `X-Requested-With`, and the cookie if any.
@@ -293,4 +294,38 @@ async fn wrong_credentials_are_the_usual_401(backend: Backend) {
         json!({"detail": "No active account found with the given credentials"}),
     )
     .await;
+}
+
+async fn a_tossed_second_refresh_cookie_is_refused_and_this_hosts_cookie_cleared(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let victims = cookie_value(&set_cookie(&log_in(&app).await));
+    app.create_user("mallory", PASSWORD);
+    let attackers = app.obtain_pair("mallory", PASSWORD).await.refresh;
+
+    // A sibling subdomain set its own `refresh` cookie for this path: the browser sends both.
+    for cookies in [
+        format!("refresh={attackers}; refresh={victims}"),
+        format!("refresh={victims}; refresh={attackers}"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/session/refresh/"))
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Cookie", cookies)
+            .send()
+            .await
+            .unwrap();
+
+        assert!(
+            set_cookie(&response).starts_with("refresh=; "),
+            "{}",
+            set_cookie(&response)
+        );
+        assert_json(
+            response,
+            401,
+            json!({"detail": "Two session cookies were sent, and this server cannot tell which is its own: log in again."}),
+        )
+        .await;
+    }
 }
