@@ -74,6 +74,18 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
+/// Whether `request` came from one of the service's [`TrustedProxies`]: only then are its
+/// forwarding headers (`X-Forwarded-*`, `Forwarded`) believed.
+pub fn from_trusted_proxy(request: &HttpRequest) -> bool {
+    let trusted = request
+        .app_data::<web::Data<TrustedProxies>>()
+        .map(|trusted| trusted.0.as_slice())
+        .unwrap_or_default();
+    request
+        .peer_addr()
+        .is_some_and(|peer| trusted.iter().any(|net| net.contains(&peer.ip())))
+}
+
 /// The address of the client that made `request`, by [`client_address`] with the service's
 /// [`TrustedProxies`]: what the log line shows and what the log-in limit counts by.
 pub fn client_of(request: &HttpRequest) -> Option<IpAddr> {

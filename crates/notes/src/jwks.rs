@@ -1,7 +1,10 @@
 //! The auth server's published keys (`AUTH_JWKS_URL`), fetched and kept in memory.
 //!
-//! - A set is kept for as long as the server's `Cache-Control: max-age` says, at most
-//!   `AUTH_JWKS_MAX_AGE` (five minutes by default), then fetched again on the next use.
+//! - A set is fresh for as long as the server's `Cache-Control: max-age` says, at most
+//!   `AUTH_JWKS_MAX_AGE` (five minutes by default). A stale set keeps verifying the keys it has
+//!   while one fetch runs in the background: a slow or hanging auth server never makes a
+//!   request with a known `kid` wait. So a key the auth server retired keeps verifying here
+//!   until the first fetch after its set went stale: at most that max-age, plus one request.
 //! - A token naming a `kid` the set does not have makes one fetch at once: the auth server may
 //!   have just rotated its key. Fetches are at most one per [`REFETCH_AT_MOST_EVERY`], however
 //!   many requests miss, so made-up `kid`s cannot turn this service into a flood on the auth
@@ -9,8 +12,11 @@
 //! - When a fetch fails, the set already held keeps working: the auth server being down does
 //!   not stop tokens it already signed from verifying here. Only with nothing held at all is the
 //!   answer "unavailable" (a 503).
+//! - A key set is read up to [`MAX_JWKS_BYTES`] and refused past it, whatever length the answer
+//!   announces (or does not, when chunked).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -20,8 +26,8 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 /// The fewest time between two fetches of the set.
 pub const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
-/// The largest key set read, in bytes.
-const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// The largest key set read, in bytes: a set of a few keys is a few KiB.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 
 /// The keys of one fetch.
 struct PublishedKeys {
@@ -35,8 +41,11 @@ struct PublishedKeys {
 #[error("the auth server's keys cannot be fetched: {0}")]
 pub struct KeysUnavailable(pub String);
 
-/// The cache of the auth server's keys.
-pub struct KeyCache {
+/// The cache of the auth server's keys (cheap to clone: clones share it).
+#[derive(Clone)]
+pub struct KeyCache(Arc<Cache>);
+
+struct Cache {
     url: String,
     algorithm: Algorithm,
     /// The longest a set is kept.
@@ -45,13 +54,15 @@ pub struct KeyCache {
     held: RwLock<Option<Arc<PublishedKeys>>>,
     /// When a fetch was last tried; held while fetching, so misses queue behind one fetch.
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Whether a background fetch of a stale set is under way.
+    refreshing: AtomicBool,
 }
 
 impl KeyCache {
     /// A cache of the keys at `url` usable with `algorithm`, kept at most `max_age`, fetched
     /// with this `timeout`.
     pub fn new(url: String, algorithm: Algorithm, max_age: Duration, timeout: Duration) -> Self {
-        Self {
+        Self(Arc::new(Cache {
             url,
             algorithm,
             max_age,
@@ -64,23 +75,26 @@ impl KeyCache {
                 .expect("a client without TLS options builds"),
             held: RwLock::new(None),
             last_fetch: tokio::sync::Mutex::new(None),
-        }
+            refreshing: AtomicBool::new(false),
+        }))
     }
 
-    /// The key named `kid`: from memory when the set held is fresh and has it, else after one
-    /// (rate-limited) fetch. `Ok(None)`: no such key, the token is invalid.
+    /// The key named `kid`: from memory when the set held has it (fetching a stale set again in
+    /// the background), else after one (rate-limited) fetch. `Ok(None)`: no such key, the
+    /// token is invalid.
     pub async fn key(&self, kid: &str) -> Result<Option<Arc<DecodingKey>>, KeysUnavailable> {
-        let held = self.held();
-        if let Some(set) = &held
-            && set.fetched.elapsed() < set.max_age
+        if let Some(set) = self.0.held()
             && let Some(key) = set.keys.get(kid)
         {
+            if set.fetched.elapsed() >= set.max_age {
+                self.refresh_in_background();
+            }
             return Ok(Some(key.clone()));
         }
-        match self.fetch_unless_recent().await {
+        match self.0.fetch_unless_recent().await {
             Ok(set) => Ok(set.keys.get(kid).cloned()),
             // The auth server is down or slow: what is held still verifies.
-            Err(error) => match self.held() {
+            Err(error) => match self.0.held() {
                 Some(set) => Ok(set.keys.get(kid).cloned()),
                 None => Err(error),
             },
@@ -89,15 +103,29 @@ impl KeyCache {
 
     /// How many keys are held (none before the first successful fetch).
     pub fn held_keys(&self) -> usize {
-        self.held().map_or(0, |set| set.keys.len())
+        self.0.held().map_or(0, |set| set.keys.len())
     }
 
     /// Fetches the set now (at start, so the first request need not wait), unless one was
     /// fetched within [`REFETCH_AT_MOST_EVERY`].
     pub async fn refresh(&self) -> Result<usize, KeysUnavailable> {
-        self.fetch_unless_recent().await.map(|set| set.keys.len())
+        self.0.fetch_unless_recent().await.map(|set| set.keys.len())
     }
 
+    /// Starts one fetch on this worker, unless one is under way already.
+    fn refresh_in_background(&self) {
+        if self.0.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let cache = self.0.clone();
+        actix_web::rt::spawn(async move {
+            let _ = cache.fetch_unless_recent().await;
+            cache.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl Cache {
     fn held(&self) -> Option<Arc<PublishedKeys>> {
         self.held
             .read()
@@ -147,18 +175,24 @@ impl KeyCache {
             return Err(unavailable(format!("HTTP {}", response.status())));
         }
         let max_age = max_age(response.headers(), self.max_age);
+        let too_large = || unavailable(format!("the key set is over {MAX_JWKS_BYTES} bytes"));
         if response
             .content_length()
             .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
         {
-            return Err(unavailable("the key set is too large".into()));
+            return Err(too_large());
         }
-        let body = response
-            .bytes()
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err(unavailable("the key set is too large".into()));
+            .map_err(|e| unavailable(e.to_string()))?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
         let set: JwkSet =
             serde_json::from_slice(&body).map_err(|e| unavailable(format!("not a JWKS: {e}")))?;

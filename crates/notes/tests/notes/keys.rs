@@ -301,3 +301,109 @@ async fn a_token_without_the_expected_issuer_and_audience_is_refused() {
     )
     .await;
 }
+
+/// A key-set server that answers the first request with `first_body` and then accepts
+/// connections without ever answering: an auth server that hangs.
+async fn hanging_after_first_answer(first_body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    actix_web::rt::spawn(async move {
+        let mut held = Vec::new();
+        let mut answered = false;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            if answered {
+                held.push(stream);
+                continue;
+            }
+            answered = true;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first_body}",
+                first_body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    url
+}
+
+#[actix_web::test]
+async fn a_stale_key_set_keeps_verifying_while_the_auth_server_hangs() {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(keys.path(), &[]);
+    let token = auth.access_token_for("ada").await;
+    let set = reqwest::get(auth.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let url = hanging_after_first_answer(set).await;
+    let notes = NotesService::start(
+        &url,
+        &[("AUTH_JWKS_MAX_AGE", "1"), ("AUTH_JWKS_TIMEOUT", "30000")],
+    );
+    json_body(notes.list(&token).await, 200).await;
+    // The set is stale now, and every fetch of it hangs for 30 s.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let started = Instant::now();
+    let answers = futures_util::future::join_all((0..5).map(|_| notes.list(&token))).await;
+
+    for answer in answers {
+        assert_eq!(answer.status(), 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "known keys waited for the hanging fetch: {:?}",
+        started.elapsed()
+    );
+}
+
+#[actix_web::test]
+async fn a_key_set_is_refused_once_it_grows_past_64_kib_while_being_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_keys, auth, _notes) = both();
+    let token = auth.access_token_for("ada").await;
+    // A key set that never ends, sent in chunks with no length announced.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    actix_web::rt::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            actix_web::rt::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 4096, " ".repeat(4096));
+                while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let notes = NotesService::start(&url, &[("AUTH_JWKS_TIMEOUT", "60000")]);
+
+    let started = Instant::now();
+    let response = notes.list(&token).await;
+
+    assert_json(
+        response,
+        503,
+        json!({"detail": "Service temporarily unavailable."}),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the endless key set was read for {:?}",
+        started.elapsed()
+    );
+}

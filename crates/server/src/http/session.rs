@@ -14,6 +14,7 @@ use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use apikit::HttpError;
+use apikit::log::from_trusted_proxy;
 
 use crate::http::error::ApiError;
 
@@ -37,8 +38,8 @@ pub fn check_same_origin(req: &HttpRequest) -> Result<(), ApiError> {
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes());
-        let info = req.connection_info();
-        let own = format!("{}://{}", info.scheme(), info.host());
+        let (scheme, host) = client_origin(req);
+        let own = format!("{scheme}://{host}");
         if origin != own {
             return Err(ApiError::Http(HttpError::Forbidden(format!(
                 "CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
@@ -90,11 +91,29 @@ pub fn cleared_cookie(req: &HttpRequest) -> Cookie<'static> {
     cookie
 }
 
+/// The scheme and host the client used: what a trusted proxy says it forwarded
+/// (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`), or else this connection's own (plain
+/// HTTP, and its `Host`). A client's own forwarding headers move nothing: otherwise anyone could
+/// pass the `Origin` check by naming their own site in `X-Forwarded-Host`.
+fn client_origin(req: &HttpRequest) -> (String, String) {
+    if from_trusted_proxy(req) {
+        let info = req.connection_info();
+        return (info.scheme().to_owned(), info.host().to_owned());
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| req.uri().authority().map(|authority| authority.as_str()))
+        .unwrap_or_default();
+    ("http".to_owned(), host.to_owned())
+}
+
 /// `Secure`, unless the request came over plain HTTP to a loopback address, where a browser
 /// would refuse to store a secure cookie.
 fn needs_secure(req: &HttpRequest) -> bool {
-    let info = req.connection_info();
-    let host = info.host();
+    let (scheme, host) = client_origin(req);
+    let host = host.as_str();
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
         _ => host,
@@ -103,21 +122,43 @@ fn needs_secure(req: &HttpRequest) -> bool {
         || name
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
-    !(info.scheme() == "http" && loopback)
+    !(scheme == "http" && loopback)
 }
 
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;
+    use apikit::log::TrustedProxies;
 
     use super::*;
 
+    /// A request to `host`, from a trusted proxy that says it came over `proto` when given.
     fn request(host: &str, proto: Option<&str>) -> HttpRequest {
-        let mut request = TestRequest::default().insert_header((header::HOST, host));
+        let mut request = TestRequest::default()
+            .insert_header((header::HOST, host))
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
+            .app_data(actix_web::web::Data::new(TrustedProxies(vec![
+                "127.0.0.1/32".parse().unwrap(),
+            ])));
         if let Some(proto) = proto {
             request = request.insert_header(("X-Forwarded-Proto", proto));
         }
         request.to_http_request()
+    }
+
+    #[test]
+    fn forwarding_headers_of_an_untrusted_peer_are_not_believed() {
+        let request = TestRequest::default()
+            .insert_header((header::HOST, "127.0.0.1:8000"))
+            .insert_header(("X-Forwarded-Proto", "https"))
+            .insert_header(("X-Forwarded-Host", "evil.example"))
+            .insert_header(("Forwarded", "proto=https;host=evil.example"))
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
+            .to_http_request();
+        assert_eq!(
+            client_origin(&request),
+            ("http".to_owned(), "127.0.0.1:8000".to_owned())
+        );
     }
 
     #[test]

@@ -467,8 +467,10 @@ fn high_s_twin(token: &str) -> String {
     let (input, signature) = token.rsplit_once('.').unwrap();
     let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
     let (r, s) = bytes.split_at(32);
-    let s = p256::Scalar::from_repr(*p256::FieldBytes::from_slice(s)).unwrap();
-    let twin = [r, (-s).to_repr().as_slice()].concat();
+    let mut repr = p256::FieldBytes::default();
+    repr.copy_from_slice(s);
+    let s = p256::Scalar::from_repr(repr).unwrap();
+    let twin = [r, &(-s).to_repr()[..]].concat();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(twin))
 }
 

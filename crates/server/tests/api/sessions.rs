@@ -20,6 +20,7 @@ every_database!(
     a_session_request_from_the_servers_own_origin_is_served,
     wrong_credentials_are_the_usual_401,
     a_tossed_second_refresh_cookie_is_refused_and_this_hosts_cookie_cleared,
+    a_clients_own_forwarding_headers_do_not_pass_the_origin_check,
 );
 
 /// `POST path` as the frontend sends it: JSON, `X-Requested-With`, and the cookie if any.
@@ -112,7 +113,7 @@ async fn the_cookie_is_secure_unless_plain_http_reaches_a_loopback_address(backe
 }
 
 async fn the_cookie_is_secure_behind_a_tls_proxy(backend: Backend) {
-    let app = TestApp::spawn_with(&backend, &[]).await;
+    let app = TestApp::spawn_with(&backend, &[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
     app.create_user("ada", PASSWORD);
 
     let response = app
@@ -328,4 +329,29 @@ async fn a_tossed_second_refresh_cookie_is_refused_and_this_hosts_cookie_cleared
         )
         .await;
     }
+}
+
+async fn a_clients_own_forwarding_headers_do_not_pass_the_origin_check(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+
+    let response = app
+        .client
+        .post(app.url("/api/session/"))
+        .header("X-Requested-With", "XMLHttpRequest")
+        .header("Origin", "https://evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .header("Forwarded", "proto=https;host=evil.example")
+        .json(&json!({"username": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_json(
+        response,
+        403,
+        json!({"detail": "CSRF Failed: Origin checking failed - https://evil.example does not match any trusted origins."}),
+    )
+    .await;
 }

@@ -179,7 +179,8 @@ fn render_config(dir: &Path, port: u16, upstreams: &str, notes_upstream: &str) -
             "${NGINX_REDIRECT_LISTEN}",
             &format!("127.0.0.1:{}", port + 1),
         )
-        .replace("${NGINX_HTTPS_PORT}", &port.to_string());
+        .replace("${NGINX_HTTPS_PORT}", &port.to_string())
+        .replace("${NGINX_SERVER_NAME}", "127.0.0.1");
     ensure!(
         !rendered.contains("${NGINX_"),
         "a placeholder of nginx.conf.template was left unfilled"
@@ -381,8 +382,10 @@ async fn plain_http_is_redirected_to_https() {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
 
+        // The client's Host header never makes it into the redirect.
         let answer = client
             .get(format!("http://127.0.0.1:{}/hello?x=1", port + 1))
+            .header("Host", "evil.example")
             .send()
             .await?;
 
