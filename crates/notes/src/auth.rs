@@ -46,6 +46,7 @@ impl Verifier {
             settings.algorithm,
             settings.jwks_max_age,
             settings.jwks_timeout,
+            &settings.jwks_extra_roots,
         );
         Self {
             rules: settings.rules(),

@@ -60,19 +60,31 @@ struct Cache {
 
 impl KeyCache {
     /// A cache of the keys at `url` usable with `algorithm`, kept at most `max_age`, fetched
-    /// with this `timeout`.
-    pub fn new(url: String, algorithm: Algorithm, max_age: Duration, timeout: Duration) -> Self {
+    /// with this `timeout`; over HTTPS, the public roots and `extra_roots` are trusted.
+    pub fn new(
+        url: String,
+        algorithm: Algorithm,
+        max_age: Duration,
+        timeout: Duration,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Self {
+        // No pooled connections: fetches are rare, and a pooled connection belongs to the
+        // runtime (worker thread) that opened it, which may have stopped by the next fetch.
+        let client = extra_roots
+            .iter()
+            .fold(reqwest::Client::builder(), |client, root| {
+                client.add_root_certificate(root.clone())
+            })
+            .timeout(timeout)
+            .pool_max_idle_per_host(0)
+            .https_only(url.starts_with("https://"))
+            .build()
+            .expect("a client with the built-in TLS backend builds");
         Self(Arc::new(Cache {
             url,
             algorithm,
             max_age,
-            // No pooled connections: fetches are rare, and a pooled connection belongs to the
-            // runtime (worker thread) that opened it, which may have stopped by the next fetch.
-            client: reqwest::Client::builder()
-                .timeout(timeout)
-                .pool_max_idle_per_host(0)
-                .build()
-                .expect("a client without TLS options builds"),
+            client,
             held: RwLock::new(None),
             last_fetch: tokio::sync::Mutex::new(None),
             refreshing: AtomicBool::new(false),

@@ -15,8 +15,12 @@ pub struct Settings {
     /// `NOTES_DATABASE_URL`, default `sqlite://notes.sqlite3`.
     pub database_url: DatabaseUrl,
     /// `AUTH_JWKS_URL`, default `http://127.0.0.1:8000/.well-known/jwks.json`: the auth server's
-    /// published keys, over plain HTTP on the internal network.
+    /// published keys. Over HTTPS anywhere a network can be listened to or tampered with:
+    /// whoever answers this URL decides which tokens this service accepts.
     pub jwks_url: String,
+    /// `AUTH_JWKS_CA_FILE`: a PEM file of certificates to trust for an `https://` key URL
+    /// besides the usual public ones (a private CA, or a self-signed certificate).
+    pub jwks_extra_roots: Vec<reqwest::Certificate>,
     /// `AUTH_ALGORITHM`, default `ES256`: the only algorithm accepted, whatever a token says.
     pub algorithm: Algorithm,
     /// `AUTH_ISSUER`: when set, tokens must carry this `iss`.
@@ -59,19 +63,19 @@ impl Settings {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let jwks_url = get("AUTH_JWKS_URL")
             .unwrap_or_else(|| "http://127.0.0.1:8000/.well-known/jwks.json".into());
-        // This build fetches over plain HTTP only (no TLS client is compiled in): the auth
-        // server is reached on the internal network, behind the TLS that nginx terminates.
-        if !jwks_url.starts_with("http://") {
+        if !jwks_url.starts_with("http://") && !jwks_url.starts_with("https://") {
             return Err(SettingError {
                 variable: "AUTH_JWKS_URL",
-                expected: "an http:// URL of the auth server on the internal network (this build has no TLS client)".into(),
+                expected: "an https:// URL of the auth server's key set (http:// only on a private network)".into(),
                 got: jwks_url,
             });
         }
+        let jwks_extra_roots = extra_roots(get("AUTH_JWKS_CA_FILE"))?;
         Ok(Self {
             bind_addr: get("NOTES_BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8001".into()),
             database_url: database_url(get("NOTES_DATABASE_URL"))?,
             jwks_url,
+            jwks_extra_roots,
             algorithm: algorithm(get("AUTH_ALGORITHM"))?,
             issuer: get("AUTH_ISSUER"),
             audience: get("AUTH_AUDIENCE"),
@@ -96,6 +100,26 @@ impl Settings {
             audience: self.audience.clone(),
         }
     }
+}
+
+/// The certificates of `AUTH_JWKS_CA_FILE`, read at start so that a wrong file stops the
+/// service with the reason rather than failing the first fetch.
+fn extra_roots(path: Option<String>) -> Result<Vec<reqwest::Certificate>, SettingError> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let refused = |why: &str| SettingError {
+        variable: "AUTH_JWKS_CA_FILE",
+        expected: format!("a readable PEM file of certificates ({why})"),
+        got: path.clone(),
+    };
+    let pem = std::fs::read(&path).map_err(|error| refused(&error.to_string()))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|_| refused("it holds no certificate reqwest can read"))?;
+    if roots.is_empty() {
+        return Err(refused("it holds no certificate"));
+    }
+    Ok(roots)
 }
 
 /// `NOTES_DATABASE_URL`, read as the auth server reads `DATABASE_URL`.
@@ -184,15 +208,30 @@ mod tests {
     }
 
     #[test]
-    fn an_https_jwks_url_is_refused_at_start_with_the_reason() {
-        let error = with(
+    fn an_https_jwks_url_is_taken() {
+        let settings = with(
             "AUTH_JWKS_URL",
             "https://auth.example/.well-known/jwks.json",
         )
-        .unwrap_err();
+        .unwrap();
+        assert_eq!(
+            settings.jwks_url,
+            "https://auth.example/.well-known/jwks.json"
+        );
+    }
 
+    #[test]
+    fn a_key_url_of_another_scheme_is_refused_at_start_with_the_reason() {
+        let error = with("AUTH_JWKS_URL", "ftp://auth.example/jwks.json").unwrap_err();
         assert_eq!(error.variable, "AUTH_JWKS_URL");
-        assert!(error.expected.contains("no TLS client"), "{error}");
+    }
+
+    #[test]
+    fn a_ca_file_that_cannot_be_read_stops_the_service_at_start() {
+        let error = with("AUTH_JWKS_CA_FILE", "/nonexistent/ca.pem").unwrap_err();
+        assert_eq!(error.variable, "AUTH_JWKS_CA_FILE");
+        let error = with("AUTH_JWKS_CA_FILE", "/etc/hostname").unwrap_err();
+        assert_eq!(error.variable, "AUTH_JWKS_CA_FILE");
     }
 
     #[test]

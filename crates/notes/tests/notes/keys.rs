@@ -407,3 +407,95 @@ async fn a_key_set_is_refused_once_it_grows_past_64_kib_while_being_read() {
         started.elapsed()
     );
 }
+
+/// The fixtures of a key server over HTTPS: a private CA, and a certificate it signed for
+/// 127.0.0.1 (`crates/notes/tests/fixtures/`).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+/// A key-set server over HTTPS with the fixture certificate, answering every request with
+/// `body`; returns its URL.
+async fn https_key_server(body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls::ServerConfig;
+
+    let certs = CertificateDer::pem_file_iter(format!("{FIXTURES}/jwks-server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(format!("{FIXTURES}/jwks-server.key")).unwrap();
+    // The one crypto provider compiled in (ring, as reqwest's TLS uses it).
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/.well-known/jwks.json",
+        listener.local_addr().unwrap().port()
+    );
+    actix_web::rt::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let body = body.clone();
+            actix_web::rt::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut request = [0u8; 4096];
+                let _ = tls.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+#[actix_web::test]
+async fn keys_are_fetched_over_https_from_a_server_the_ca_file_vouches_for() {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(keys.path(), &[]);
+    let token = auth.access_token_for("ada").await;
+    let set = reqwest::get(auth.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let url = https_key_server(set).await;
+    let ca = format!("{FIXTURES}/jwks-ca.pem");
+    let notes = NotesService::start(&url, &[("AUTH_JWKS_CA_FILE", &ca)]);
+
+    json_body(notes.list(&token).await, 200).await;
+}
+
+#[actix_web::test]
+async fn a_key_server_whose_certificate_nobody_vouches_for_is_not_trusted() {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(keys.path(), &[]);
+    let token = auth.access_token_for("ada").await;
+    let set = reqwest::get(auth.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let url = https_key_server(set).await;
+    // Whoever answers the key URL decides which tokens are accepted: without the CA that
+    // signed its certificate, its keys are never taken.
+    let notes = NotesService::start(&url, &[]);
+
+    assert_json(
+        notes.list(&token).await,
+        503,
+        json!({"detail": "Service temporarily unavailable."}),
+    )
+    .await;
+}
