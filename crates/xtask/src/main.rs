@@ -30,6 +30,7 @@ Commands:
   docs                     build the book into target/book/ (installs mdBook the first time)
   bench [--save]           benchmark against the Django + simplejwt peer (needs wrk, python3)
   bench rotation           a key rotation under load: auth server + notes service (needs wrk)
+  bench abandoned          a log in's time alone and during 24 abandoned password changes
   stack [--from-source]    build the Docker images, run docker-compose.yml and check it over
                            HTTPS (needs docker.io, docker-compose, curl, wrk; mmdebstrap where
                            Docker Hub cannot be reached)

@@ -416,9 +416,9 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 /// `body`; returns its URL.
 async fn https_key_server(body: String) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::ServerConfig;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio_rustls::rustls::ServerConfig;
 
     let certs = CertificateDer::pem_file_iter(format!("{FIXTURES}/jwks-server.pem"))
         .unwrap()

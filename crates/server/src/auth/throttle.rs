@@ -6,8 +6,10 @@
 //! - changing a password, per user: a stolen access token must not become unlimited guesses
 //!   at the old password, and so a permanent takeover.
 //!
-//! A key that failed `limit` times within `window` is refused until the window, which starts at
-//! its first failure, has passed; a success forgets its failures. Counts live in this process's
+//! Every attempt counts as a failure from the moment it starts, until it succeeds: a key that
+//! made `limit` attempts within `window` without succeeding is refused, before any password is
+//! checked, until the window (which starts at its first attempt) has passed. So concurrent
+//! guesses cannot all slip past the check while their bcrypt runs; a success forgets them. Counts live in this process's
 //! memory: a check costs a hash lookup and no database write, and with N replicas an attacker
 //! gets at most N times the limit (nginx's `limit_req` in front holds them all to one rate).
 
@@ -53,41 +55,37 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> Throttle<K> {
         }
     }
 
-    /// Whether `key` may try at `now` (seconds since the epoch).
-    pub fn check(&self, key: &K, now: i64) -> Result<(), Throttled> {
+    /// Counts an attempt of `key` at `now` (seconds since the epoch), or refuses it when `key`
+    /// has used up its attempts. Checking and counting are one step, so no two concurrent
+    /// attempts can both take the last one.
+    pub fn attempt(&self, key: K, now: i64) -> Result<(), Throttled> {
         if self.limit == 0 {
             return Ok(());
         }
-        match self.failures.get(key) {
-            Some(failures)
-                if failures.count >= self.limit && now < failures.since + self.window =>
-            {
-                Err(Throttled {
-                    retry_after: (failures.since + self.window - now) as u64,
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failure of `key` at `now`.
-    pub fn fail(&self, key: K, now: i64) {
-        if self.limit == 0 {
-            return;
-        }
-        let window = self.window;
+        let (limit, window) = (self.limit, self.window);
+        let mut refused = None;
         self.failures.entry(key).and_upsert_with(|entry| {
             match entry.map(|entry| entry.into_value()) {
-                Some(failures) if now < failures.since + window => Failures {
-                    count: failures.count + 1,
-                    since: failures.since,
-                },
+                Some(failures) if now < failures.since + window => {
+                    if failures.count >= limit {
+                        refused = Some(Throttled {
+                            retry_after: (failures.since + window - now) as u64,
+                        });
+                        failures
+                    } else {
+                        Failures {
+                            count: failures.count + 1,
+                            since: failures.since,
+                        }
+                    }
+                }
                 _ => Failures {
                     count: 1,
                     since: now,
                 },
             }
         });
+        refused.map_or(Ok(()), Err)
     }
 
     /// Forgets the failures of `key`: it just succeeded.
@@ -107,56 +105,70 @@ mod tests {
     }
 
     #[test]
-    fn a_key_may_fail_up_to_the_limit() {
+    fn a_key_may_attempt_up_to_the_limit() {
         let throttle = throttle();
-        for _ in 0..2 {
-            throttle.fail("ada", NOW);
+        for _ in 0..3 {
+            assert_eq!(throttle.attempt("ada", NOW), Ok(()));
         }
-        assert_eq!(throttle.check(&"ada", NOW), Ok(()));
-        throttle.fail("ada", NOW);
         assert_eq!(
-            throttle.check(&"ada", NOW + 10),
+            throttle.attempt("ada", NOW + 10),
             Err(Throttled { retry_after: 50 })
         );
     }
 
     #[test]
-    fn the_window_starts_at_the_first_failure_and_ends_by_itself() {
+    fn the_window_starts_at_the_first_attempt_and_ends_by_itself() {
         let throttle = throttle();
         for _ in 0..3 {
-            throttle.fail("ada", NOW);
+            throttle.attempt("ada", NOW).unwrap();
         }
-        assert!(throttle.check(&"ada", NOW + 59).is_err());
-        assert_eq!(throttle.check(&"ada", NOW + 60), Ok(()));
-        throttle.fail("ada", NOW + 60);
-        assert_eq!(throttle.check(&"ada", NOW + 60), Ok(()));
+        assert!(throttle.attempt("ada", NOW + 59).is_err());
+        assert_eq!(throttle.attempt("ada", NOW + 60), Ok(()));
     }
 
     #[test]
-    fn a_success_forgets_the_failures() {
+    fn a_success_forgets_the_attempts() {
         let throttle = throttle();
         for _ in 0..3 {
-            throttle.fail("ada", NOW);
+            throttle.attempt("ada", NOW).unwrap();
         }
         throttle.succeed(&"ada");
-        assert_eq!(throttle.check(&"ada", NOW), Ok(()));
+        assert_eq!(throttle.attempt("ada", NOW), Ok(()));
     }
 
     #[test]
     fn keys_are_counted_apart() {
         let throttle = throttle();
         for _ in 0..3 {
-            throttle.fail("ada", NOW);
+            throttle.attempt("ada", NOW).unwrap();
         }
-        assert_eq!(throttle.check(&"bob", NOW), Ok(()));
+        assert_eq!(throttle.attempt("bob", NOW), Ok(()));
+    }
+
+    #[test]
+    fn concurrent_attempts_cannot_all_take_the_last_one() {
+        let throttle = std::sync::Arc::new(throttle());
+        let allowed = std::thread::scope(|scope| {
+            let attempts: Vec<_> = (0..32)
+                .map(|_| {
+                    let throttle = throttle.clone();
+                    scope.spawn(move || throttle.attempt("ada", NOW).is_ok())
+                })
+                .collect();
+            attempts
+                .into_iter()
+                .filter_map(|attempt| attempt.join().ok())
+                .filter(|allowed| *allowed)
+                .count()
+        });
+        assert_eq!(allowed, 3);
     }
 
     #[test]
     fn a_limit_of_zero_is_no_limit() {
         let throttle = Throttle::new(0, Duration::from_secs(60));
         for _ in 0..100 {
-            throttle.fail("ada", NOW);
+            assert_eq!(throttle.attempt("ada", NOW), Ok(()));
         }
-        assert_eq!(throttle.check(&"ada", NOW), Ok(()));
     }
 }

@@ -81,7 +81,7 @@ pub async fn change_password(
         old_password,
         new_password,
     } = request;
-    state.password_change_failures.check(&user.id, now)?;
+    state.password_change_failures.attempt(user.id, now)?;
     let new_problems = password_problems(new_password.expose_secret(), &user.username);
     let acceptable = new_problems.is_empty();
     let current = user.password.clone();
@@ -94,8 +94,6 @@ pub async fn change_password(
         .await?;
     if old_is_right {
         state.password_change_failures.succeed(&user.id);
-    } else {
-        state.password_change_failures.fail(user.id, now);
     }
     let mut problems: FieldErrors = Vec::new();
     if !old_is_right {

@@ -52,7 +52,7 @@ pub async fn check_credentials(
 ) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
     let attempt = (username.clone(), client);
-    state.login_failures.check(&attempt, now)?;
+    state.login_failures.attempt(attempt.clone(), now)?;
     let user = state
         .db
         .run(move |conn| users::find_by_username(conn, &username))
@@ -68,16 +68,10 @@ pub async fn check_credentials(
         })
         .await?
         .filter(|user| user.is_active);
-    match user {
-        Some(user) => {
-            state.login_failures.succeed(&attempt);
-            Ok(user)
-        }
-        None => {
-            state.login_failures.fail(attempt, now);
-            Err(ServiceError::NoActiveAccount)
-        }
+    if user.is_some() {
+        state.login_failures.succeed(&attempt);
     }
+    user.ok_or(ServiceError::NoActiveAccount)
 }
 
 /// Issues a fresh pair for `user` at `now`, in a family of its own when reuse detection is on,

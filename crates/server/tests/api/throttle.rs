@@ -13,6 +13,7 @@ every_database!(
     the_session_log_in_counts_the_same_failures_as_the_token_log_in,
     another_forwarded_address_does_not_reset_the_count_without_a_trusted_proxy,
     behind_a_trusted_proxy_each_client_address_is_counted_apart,
+    concurrent_guesses_cannot_all_slip_past_the_limit,
 );
 
 const WRONG: &str = "not-the-password-at-all";
@@ -146,4 +147,17 @@ async fn behind_a_trusted_proxy_each_client_address_is_counted_apart(backend: Ba
         log_in_from(&app, PASSWORD, "198.51.100.2").await.status(),
         200
     );
+}
+
+async fn concurrent_guesses_cannot_all_slip_past_the_limit(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+
+    let answers =
+        futures_util::future::join_all((0..10).map(|_| change_password(&app, &pair.access, WRONG)))
+            .await;
+
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [400, 400, 400, 400, 400, 429, 429, 429, 429, 429]);
 }

@@ -8,7 +8,8 @@
 //! server creates its tables there), this server also runs on PostgreSQL.
 //!
 //! `cargo xtask bench rotation` is another benchmark: a key rotation under load
-//! ([`rotation`]).
+//! ([`rotation`]); `cargo xtask bench abandoned` times a log in during abandoned password
+//! changes ([`abandoned`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 use crate::{cargo, step};
 
+mod abandoned;
 mod client;
 mod report;
 mod rotation;
@@ -58,8 +60,10 @@ struct Row {
 
 /// Runs the benchmark.
 pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
-    if args.first().is_some_and(|arg| arg == "rotation") {
-        return rotation::run_rotation(root);
+    match args.first().map(String::as_str) {
+        Some("rotation") => return rotation::run_rotation(root),
+        Some("abandoned") => return abandoned::run_abandoned(root),
+        _ => {}
     }
     let save = args.iter().any(|a| a == "--save");
     let seconds = env_number("BENCH_SECONDS", 5);
