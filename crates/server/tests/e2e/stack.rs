@@ -502,6 +502,57 @@ async fn a_login_flood_over_the_limit_gets_429_in_json_while_hello_answers() {
 }
 
 #[tokio::test]
+async fn guessing_the_old_password_through_nginx_is_throttled_on_every_replica() {
+    on_stack(async |stack| {
+        let pair = user_with_tokens(&stack.base, "guessed").await?;
+        let access = pair["access"].as_str().context("access")?.to_owned();
+        let change = |old: &'static str| {
+            client()
+                .post(stack.url("/api/password/change/"))
+                .bearer_auth(&access)
+                .json(&json!({"old_password": old, "new_password": "a-brand-new-horse-battery"}))
+                .send()
+        };
+        // Five wrong guesses per replica are allowed; spaced out, so that nginx's own rate
+        // limit stays out of it and the 429s are the replicas' own.
+        let mut in_a_row = 0;
+        for attempt in 1..=14 {
+            let answer = change("not-the-password").await?;
+            let status = answer.status().as_u16();
+            let body: Value = answer.json().await?;
+            match status {
+                400 => in_a_row = 0,
+                429 => {
+                    let detail = body["detail"].as_str().unwrap_or_default();
+                    ensure!(
+                        detail.starts_with("Request was throttled. Expected available in"),
+                        "429 {body}"
+                    );
+                    in_a_row += 1;
+                }
+                other => bail!("guess {attempt}: {other} {body}"),
+            }
+            if in_a_row == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        ensure!(
+            in_a_row == 2,
+            "14 wrong guesses, and not every replica refused"
+        );
+        let right = change(PASSWORD).await?;
+        ensure!(
+            right.status() == 429,
+            "the right password after the limit: {}",
+            right.status()
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn with_every_replica_down_the_api_answers_502_in_json() {
     on_stack(async |stack| {
         for replica in &mut stack.replicas {
