@@ -160,6 +160,39 @@ pub fn revoke(
     })
 }
 
+/// Records a new session of `user_id` (its family, when it has one, and its refresh token; its
+/// last log in, when given), in one transaction, unless the password it was checked against
+/// (`checked_hash`) was changed meanwhile or the user deactivated: returns whether it did (see
+/// [`users::lock_if_unchanged`]).
+pub fn record_session(
+    conn: &mut AnyConnection,
+    user_id: i32,
+    checked_hash: &str,
+    family: Option<&Family>,
+    outstanding: &OutstandingToken,
+    last_login: Option<NaiveDateTime>,
+) -> Result<bool, DbError> {
+    conn.transaction(|conn| {
+        if !users::lock_if_unchanged(conn, user_id, checked_hash)? {
+            return Ok(false);
+        }
+        match family {
+            Some(family) => {
+                let family = Family {
+                    current_jti: outstanding.jti.clone(),
+                    ..family.clone()
+                };
+                start(conn, &family, outstanding)?;
+            }
+            None => token_store::record_outstanding(conn, outstanding)?,
+        }
+        if let Some(at) = last_login {
+            users::touch_last_login(conn, user_id, at)?;
+        }
+        Ok(true)
+    })
+}
+
 /// Ends every session of a user, in one transaction: every live family revoked, every refresh
 /// token issued to them blacklisted, and the user marked so that any token issued before `now`,
 /// of a family or not (an access token, a token of `server token`), is refused. Tells the

@@ -104,6 +104,27 @@ pub fn set_active(conn: &mut AnyConnection, id: i32, active: bool) -> Result<boo
     })
 }
 
+/// Takes the user's row for the rest of the transaction when the user is active and still has
+/// `password_hash` (a password change waits for it, or it waits for the change and then finds
+/// the new hash); returns whether it did. A log in checks this in the transaction that records
+/// its session, so a session checked against a password that was changed meanwhile is never
+/// recorded, and one recorded first is ended by the change.
+pub fn lock_if_unchanged(
+    conn: &mut AnyConnection,
+    id: i32,
+    password_hash: &str,
+) -> Result<bool, DbError> {
+    let taken = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::password.eq(password_hash))
+            .filter(users::is_active.eq(true)),
+    )
+    .set(users::password.eq(password_hash))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
 /// Marks every token of the user issued before `now` as refused (see
 /// [`User::ended_sessions_include`]), and tells the other processes.
 pub fn end_sessions(conn: &mut AnyConnection, id: i32, now: NaiveDateTime) -> Result<(), DbError> {

@@ -110,9 +110,13 @@ pub async fn change_password(
     };
     let new_hash = new_hash.map_err(ServiceError::internal)?;
     let (user_id, hash) = (user.id, new_hash.clone());
+    // Sessions end as the new password is written, not when the request came in: a log in
+    // that recorded its session while bcrypt ran here ends too, its access token included.
+    // The pair this session goes on with is issued in that same second, and survives.
+    let ended_at = crate::auth::now().max(now);
     let revoked = state
         .db
-        .run(move |conn| set_password_ending_sessions(conn, user_id, &hash, now))
+        .run(move |conn| set_password_ending_sessions(conn, user_id, &hash, ended_at))
         .await?;
     state.view.learn(&Event::User(user.id));
     for family in revoked {
@@ -122,7 +126,7 @@ pub async fn change_password(
         password: new_hash,
         ..user.clone()
     };
-    start_session(state, &updated, now).await
+    start_session(state, &updated, ended_at).await
 }
 
 /// Sets a new password hash and ends every session of the user, in one transaction; returns

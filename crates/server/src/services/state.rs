@@ -25,8 +25,8 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     /// The low-priority threads bcrypt runs on.
     pub hashing: Arc<HashingPool>,
-    /// Failed log ins, per username and client address.
-    pub login_failures: Arc<Throttle<(String, Option<IpAddr>)>>,
+    /// Failed log ins, per username (its SHA-256) and client address.
+    pub login_failures: Arc<Throttle<([u8; 32], Option<IpAddr>)>>,
     /// Wrong old passwords given to a password change, per user.
     pub password_change_failures: Arc<Throttle<i32>>,
 }

@@ -16,6 +16,7 @@ use claims::{
     Credentials, RefreshRequest, RefreshResponse, Refusal, TokenPair, TokenType, VerifyRequest,
 };
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest;
 
 use crate::auth::mint::carries_password;
 use crate::auth::{MintedToken, Payload, TokenCodec, UserIdClaim, datetime, user_id};
@@ -51,8 +52,10 @@ pub async fn check_credentials(
     now: i64,
 ) -> Result<User, ServiceError> {
     let Credentials { username, password } = credentials;
-    let attempt = (username.clone(), client);
-    state.login_failures.attempt(attempt.clone(), now)?;
+    // The attempt is counted by a digest of the name: a megabyte of username costs the limit
+    // 32 bytes of memory, like any other.
+    let attempt = (sha2::Sha256::digest(username.as_bytes()).into(), client);
+    state.login_failures.attempt(attempt, now)?;
     let user = state
         .db
         .run(move |conn| users::find_by_username(conn, &username))
@@ -97,26 +100,24 @@ pub async fn start_session(
     let (pair, outstanding, access_jti) = mint_pair(&state.tokens, user, family.as_ref(), now)?;
     state.view.learn_fresh_token(&access_jti);
     let update_last_login = settings.update_last_login;
-    let user_id = user.id;
-    state
+    let (user_id, checked_hash) = (user.id, user.password.clone());
+    let last_login = update_last_login.then(|| datetime(now));
+    let recorded = state
         .db
         .run(move |conn| {
-            match family {
-                Some(family) => {
-                    let family = Family {
-                        current_jti: outstanding.jti.clone(),
-                        ..family
-                    };
-                    families::start(conn, &family, &outstanding)?;
-                }
-                None => token_store::record_outstanding(conn, &outstanding)?,
-            }
-            if update_last_login {
-                users::touch_last_login(conn, user_id, datetime(now))?;
-            }
-            Ok(())
+            families::record_session(
+                conn,
+                user_id,
+                &checked_hash,
+                family.as_ref(),
+                &outstanding,
+                last_login,
+            )
         })
         .await?;
+    if !recorded {
+        return Err(ServiceError::NoActiveAccount);
+    }
     Ok(pair)
 }
 
@@ -284,8 +285,9 @@ fn is_retry(state: &AppState, family: &Family, jti: &str, now: i64) -> bool {
 }
 
 /// `POST /api/token/verify/`: any valid token, access or refresh. A revoked token (blacklisted,
-/// denied, or of a revoked family) is a 400 `non_field_errors` when blacklist-after-rotation is
-/// on, as simplejwt answers for a blacklisted one.
+/// denied, of a revoked family, or issued before its user's sessions were all ended) is a 400
+/// `non_field_errors` when blacklist-after-rotation is on, as simplejwt answers for a
+/// blacklisted one.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify(
     state: &AppState,
@@ -295,7 +297,8 @@ pub async fn verify(
     let payload = state.tokens.decode(&request.token, now)?;
     payload.verify(None)?;
     if state.tokens.settings().blacklist_after_rotation
-        && authenticate::is_revoked(state, &payload).await?
+        && (authenticate::is_revoked(state, &payload).await?
+            || sessions_ended_since(state, &payload).await?)
     {
         return Err(ServiceError::field(
             "non_field_errors",
@@ -303,6 +306,16 @@ pub async fn verify(
         ));
     }
     Ok(())
+}
+
+/// Whether every session of the token's user was ended (log out everywhere, password change,
+/// deactivation) after the token was issued: a revocation, which verify reports as one.
+async fn sessions_ended_since(state: &AppState, payload: &Payload) -> Result<bool, ServiceError> {
+    let Some(UserIdClaim::Id(id)) = user_id(payload, &state.tokens.settings().user_id_claim) else {
+        return Ok(false);
+    };
+    let user = state.view.user(id).await?;
+    Ok(user.is_some_and(|user| user.ended_sessions_include(payload.iat)))
 }
 
 /// `POST /api/token/blacklist/`: revokes a refresh token (log out): its whole family when it

@@ -27,6 +27,8 @@ every_database_and_mode!(
     deactivation_ends_every_session_and_reactivation_does_not_bring_it_back,
 );
 
+every_database!(a_session_checked_against_a_password_changed_meanwhile_is_not_recorded);
+
 async fn blacklist_with_access(app: &TestApp, refresh: &str, access: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/token/blacklist/"))
@@ -360,4 +362,50 @@ async fn an_access_token_beside_a_refused_refresh_token_is_left_alone(backend: B
 
     assert_json(logout, 401, token_not_valid("Token is invalid")).await;
     assert_eq!(app.get_as("/hello/", &pair.access).await.status(), 200);
+}
+
+async fn a_session_checked_against_a_password_changed_meanwhile_is_not_recorded(backend: Backend) {
+    use server::db::families;
+    use server::db::tokens::OutstandingToken;
+    use server::db::users;
+
+    let app = TestApp::spawn_with(&backend, &[("JWT_REFRESH_REUSE_DETECTION", "false")]).await;
+    app.create_user("ada", PASSWORD);
+    let mut conn = app.connection();
+    let checked = users::find_by_username(&mut conn, "ada").unwrap().unwrap();
+    let session = |jti: &str| OutstandingToken {
+        user_id: Some(checked.id),
+        jti: jti.to_owned(),
+        token: "a.refresh.token".to_owned(),
+        created_at: None,
+        expires_at: chrono::Utc::now().naive_utc(),
+        family_id: None,
+    };
+
+    // A log in checked the old password; the password changed before it recorded its session.
+    app.set_password("ada", "another-horse-battery");
+    let stale = families::record_session(
+        &mut conn,
+        checked.id,
+        &checked.password,
+        None,
+        &session("a".repeat(32).as_str()),
+        None,
+    );
+
+    assert!(
+        !stale.unwrap(),
+        "a session of the old password was recorded"
+    );
+    assert!(app.outstanding(&"a".repeat(32)).is_none());
+    let current = users::find_by_username(&mut conn, "ada").unwrap().unwrap();
+    let fresh = families::record_session(
+        &mut conn,
+        current.id,
+        &current.password,
+        None,
+        &session("b".repeat(32).as_str()),
+        None,
+    );
+    assert!(fresh.unwrap());
 }

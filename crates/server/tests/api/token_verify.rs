@@ -14,6 +14,7 @@ every_database_and_mode!(
 );
 
 every_database!(
+    tokens_without_a_family_issued_before_log_out_everywhere_are_blacklisted_to_verify,
     a_blacklisted_token_is_a_400_when_blacklisting_after_rotation,
     a_blacklisted_token_still_verifies_under_simplejwt_defaults,
     a_refresh_token_of_a_family_ended_by_reuse_is_blacklisted_to_verify,
@@ -160,4 +161,29 @@ async fn a_token_from_before_a_password_change_still_verifies_as_in_simplejwt(ba
     app.set_password("ada", "another-horse-battery");
 
     assert_json(app.verify(&pair.access).await, 200, json!({})).await;
+}
+
+async fn tokens_without_a_family_issued_before_log_out_everywhere_are_blacklisted_to_verify(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(&backend, &[("JWT_REFRESH_REUSE_DETECTION", "false")]).await;
+    let pair = app.user_with_tokens().await;
+    next_second().await;
+    let logged_out = app
+        .client
+        .post(app.url("/api/logout/all/"))
+        .bearer_auth(&pair.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_out.status(), 200);
+
+    for token in [&pair.access, &pair.refresh] {
+        assert_json(
+            app.verify(token).await,
+            400,
+            json!({"non_field_errors": ["Token is blacklisted"]}),
+        )
+        .await;
+    }
 }
