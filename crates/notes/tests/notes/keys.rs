@@ -302,15 +302,36 @@ async fn a_token_without_the_expected_issuer_and_audience_is_refused() {
     .await;
 }
 
+/// An auth server (kept alive by the guards returned), a token it signed, and its key set as
+/// published: what a fake key server serves.
+async fn a_token_and_its_published_set() -> (tempfile::TempDir, AuthServer, String, String) {
+    let keys = tempfile::tempdir().unwrap();
+    let auth = AuthServer::start(keys.path(), &[]);
+    let token = auth.access_token_for("ada").await;
+    let set = reqwest::get(auth.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (keys, auth, token, set)
+}
+
+/// A listener on a free port and the key-set URL at it, over `scheme`.
+async fn key_server_listener(scheme: &str) -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (
+        listener,
+        format!("{scheme}://127.0.0.1:{port}/.well-known/jwks.json"),
+    )
+}
+
 /// A key-set server that answers the first request with `first_body` and then accepts
 /// connections without ever answering: an auth server that hangs.
 async fn hanging_after_first_answer(first_body: String) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        listener.local_addr().unwrap()
-    );
+    let (listener, url) = key_server_listener("http").await;
     actix_web::rt::spawn(async move {
         let mut held = Vec::new();
         let mut answered = false;
@@ -334,15 +355,7 @@ async fn hanging_after_first_answer(first_body: String) -> String {
 
 #[actix_web::test]
 async fn a_stale_key_set_keeps_verifying_while_the_auth_server_hangs() {
-    let keys = tempfile::tempdir().unwrap();
-    let auth = AuthServer::start(keys.path(), &[]);
-    let token = auth.access_token_for("ada").await;
-    let set = reqwest::get(auth.jwks_url())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_keys, _auth, token, set) = a_token_and_its_published_set().await;
     let url = hanging_after_first_answer(set).await;
     let notes = NotesService::start(
         &url,
@@ -371,11 +384,7 @@ async fn a_key_set_is_refused_once_it_grows_past_64_kib_while_being_read() {
     let (_keys, auth, _notes) = both();
     let token = auth.access_token_for("ada").await;
     // A key set that never ends, sent in chunks with no length announced.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        listener.local_addr().unwrap()
-    );
+    let (listener, url) = key_server_listener("http").await;
     actix_web::rt::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             actix_web::rt::spawn(async move {
@@ -431,11 +440,7 @@ async fn https_key_server(body: String) -> String {
         .with_single_cert(certs, key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "https://127.0.0.1:{}/.well-known/jwks.json",
-        listener.local_addr().unwrap().port()
-    );
+    let (listener, url) = key_server_listener("https").await;
     actix_web::rt::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
@@ -460,15 +465,7 @@ async fn https_key_server(body: String) -> String {
 
 #[actix_web::test]
 async fn keys_are_fetched_over_https_from_a_server_the_ca_file_vouches_for() {
-    let keys = tempfile::tempdir().unwrap();
-    let auth = AuthServer::start(keys.path(), &[]);
-    let token = auth.access_token_for("ada").await;
-    let set = reqwest::get(auth.jwks_url())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_keys, _auth, token, set) = a_token_and_its_published_set().await;
     let url = https_key_server(set).await;
     let ca = format!("{FIXTURES}/jwks-ca.pem");
     let notes = NotesService::start(&url, &[("AUTH_JWKS_CA_FILE", &ca)]);
@@ -478,15 +475,7 @@ async fn keys_are_fetched_over_https_from_a_server_the_ca_file_vouches_for() {
 
 #[actix_web::test]
 async fn a_key_server_whose_certificate_nobody_vouches_for_is_not_trusted() {
-    let keys = tempfile::tempdir().unwrap();
-    let auth = AuthServer::start(keys.path(), &[]);
-    let token = auth.access_token_for("ada").await;
-    let set = reqwest::get(auth.jwks_url())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_keys, _auth, token, set) = a_token_and_its_published_set().await;
     let url = https_key_server(set).await;
     // Whoever answers the key URL decides which tokens are accepted: without the CA that
     // signed its certificate, its keys are never taken.

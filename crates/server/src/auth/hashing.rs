@@ -124,9 +124,13 @@ mod tests {
         assert_eq!(pool.run(|| 6 * 7).await.unwrap(), 42);
     }
 
-    #[actix_web::test]
-    async fn a_full_queue_refuses_a_job_at_once() {
-        let pool = Arc::new(HashingPool::new(1));
+    /// Keeps the pool's one thread busy until `release` is sent; `blocking` ends with it.
+    async fn occupy(
+        pool: &Arc<HashingPool>,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        actix_web::rt::task::JoinHandle<Result<(), PoolError>>,
+    ) {
         let (release, held) = std::sync::mpsc::channel::<()>();
         let (started, running) = oneshot::channel();
         let blocker = pool.clone();
@@ -139,6 +143,13 @@ mod tests {
                 .await
         });
         running.await.unwrap();
+        (release, blocking)
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_refuses_a_job_at_once() {
+        let pool = Arc::new(HashingPool::new(1));
+        let (release, blocking) = occupy(&pool).await;
         for _ in 0..QUEUED_PER_THREAD {
             assert!(pool.jobs.try_send(Box::new(|| ())).is_ok());
         }
@@ -151,18 +162,7 @@ mod tests {
     #[actix_web::test]
     async fn a_job_whose_caller_stopped_waiting_is_skipped() {
         let pool = Arc::new(HashingPool::new(1));
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let (started, running) = oneshot::channel();
-        let blocker = pool.clone();
-        let blocking = actix_web::rt::spawn(async move {
-            blocker
-                .run(move || {
-                    let _ = started.send(());
-                    let _ = held.recv();
-                })
-                .await
-        });
-        running.await.unwrap();
+        let (release, blocking) = occupy(&pool).await;
         let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = ran.clone();
         let abandoned = pool.run(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));

@@ -297,6 +297,27 @@ impl TestApp {
             .await
     }
 
+    /// `POST /api/logout/all/` with `access`.
+    pub async fn log_out_everywhere(&self, access: &str) -> Response {
+        self.client
+            .post(self.url("/api/logout/all/"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST /api/password/change/` with `access`, from `old` to `new`.
+    pub async fn change_password(&self, access: &str, old: &str, new: &str) -> Response {
+        self.client
+            .post(self.url("/api/password/change/"))
+            .bearer_auth(access)
+            .json(&json!({"old_password": old, "new_password": new}))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `POST /api/register/` with these credentials.
     pub async fn register(&self, username: &str, password: &str) -> Response {
         self.post_json(

@@ -85,13 +85,8 @@ async fn a_password_changed_through_one_replica_ends_sessions_on_the_other_withi
     assert_eq!(b.get_as("/hello/", &elsewhere.access).await.status(), 200);
 
     let response = a
-        .client
-        .post(a.url("/api/password/change/"))
-        .bearer_auth(&here.access)
-        .json(&json!({"old_password": PASSWORD, "new_password": "a-brand-new-passphrase"}))
-        .send()
-        .await
-        .unwrap();
+        .change_password(&here.access, PASSWORD, "a-brand-new-passphrase")
+        .await;
 
     assert_eq!(response.status(), 200);
     let revoked = access_token_refused("Token is blacklisted");
@@ -149,13 +144,7 @@ async fn logging_out_everywhere_reaches_an_access_token_without_a_family_on_a_re
     assert_eq!(b.get_as("/hello/", &pair.access).await.status(), 200);
     next_second().await;
 
-    let logged_out = a
-        .client
-        .post(a.url("/api/logout/all/"))
-        .bearer_auth(&pair.access)
-        .send()
-        .await
-        .unwrap();
+    let logged_out = a.log_out_everywhere(&pair.access).await;
     assert_eq!(logged_out.status(), 200);
 
     let took = refused_within(

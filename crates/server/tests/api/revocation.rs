@@ -92,13 +92,7 @@ async fn logging_out_everywhere_ends_every_session(backend: Backend) {
     app.create_user("bob", PASSWORD);
     let bob = app.obtain_pair("bob", PASSWORD).await;
 
-    let response = app
-        .client
-        .post(app.url("/api/logout/all/"))
-        .bearer_auth(&laptop.access)
-        .send()
-        .await
-        .unwrap();
+    let response = app.log_out_everywhere(&laptop.access).await;
 
     assert_json(response, 200, json!({})).await;
     for pair in [&laptop, &phone] {
@@ -129,16 +123,6 @@ async fn logging_out_everywhere_needs_a_token(backend: Backend) {
     .await;
 }
 
-async fn change_password(app: &TestApp, access: &str, old: &str, new: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/password/change/"))
-        .bearer_auth(access)
-        .json(&json!({"old_password": old, "new_password": new}))
-        .send()
-        .await
-        .unwrap()
-}
-
 const NEW_PASSWORD: &str = "a-brand-new-passphrase";
 
 async fn a_password_change_ends_every_other_session_and_goes_on_with_a_fresh_pair(
@@ -148,7 +132,9 @@ async fn a_password_change_ends_every_other_session_and_goes_on_with_a_fresh_pai
     let here = app.user_with_tokens().await;
     let elsewhere = app.obtain_pair("ada", PASSWORD).await;
 
-    let response = change_password(&app, &here.access, PASSWORD, NEW_PASSWORD).await;
+    let response = app
+        .change_password(&here.access, PASSWORD, NEW_PASSWORD)
+        .await;
 
     assert_eq!(response.headers()["Cache-Control"], "no-store");
     let fresh = json_body(response, 200).await;
@@ -183,7 +169,7 @@ async fn a_wrong_old_password_is_djangos_400(backend: Backend) {
     let pair = app.user_with_tokens().await;
 
     assert_json(
-        change_password(&app, &pair.access, "not-the-password", NEW_PASSWORD).await,
+        app.change_password(&pair.access, "not-the-password", NEW_PASSWORD).await,
         400,
         json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]}),
     )
@@ -196,7 +182,7 @@ async fn a_new_password_is_checked_by_djangos_rules(backend: Backend) {
     let pair = app.user_with_tokens().await;
 
     assert_json(
-        change_password(&app, &pair.access, PASSWORD, "12345678").await,
+        app.change_password(&pair.access, PASSWORD, "12345678").await,
         400,
         json!({"new_password": ["This password is too common.", "This password is entirely numeric."]}),
     )
@@ -208,7 +194,8 @@ async fn both_password_problems_are_reported_together(backend: Backend) {
     let pair = app.user_with_tokens().await;
 
     assert_json(
-        change_password(&app, &pair.access, "wrong-old-one", "short").await,
+        app.change_password(&pair.access, "wrong-old-one", "short")
+            .await,
         400,
         json!({
             "old_password": ["Your old password was entered incorrectly. Please enter it again."],
@@ -259,27 +246,13 @@ async fn with_check_revoke_token_an_old_refresh_token_is_refused_after_a_passwor
     .await;
 }
 
-async fn log_out_everywhere(app: &TestApp, access: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/logout/all/"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn logging_out_everywhere_ends_every_access_token_of_a_family_or_not(setup: Setup) {
     let app = TestApp::spawn(&setup).await;
     let laptop = app.user_with_tokens().await;
     let phone = app.obtain_pair("ada", PASSWORD).await;
     next_second().await;
 
-    assert_json(
-        log_out_everywhere(&app, &laptop.access).await,
-        200,
-        json!({}),
-    )
-    .await;
+    assert_json(app.log_out_everywhere(&laptop.access).await, 200, json!({})).await;
 
     for pair in [&laptop, &phone] {
         assert_json(
@@ -297,13 +270,8 @@ async fn a_password_change_ends_every_earlier_token_and_keeps_the_pair_it_return
     next_second().await;
 
     let changed = app
-        .client
-        .post(app.url("/api/password/change/"))
-        .bearer_auth(&old.access)
-        .json(&json!({"old_password": PASSWORD, "new_password": "a-brand-new-horse-battery"}))
-        .send()
-        .await
-        .unwrap();
+        .change_password(&old.access, PASSWORD, "a-brand-new-horse-battery")
+        .await;
     let fresh = json_body(changed, 200).await;
 
     assert_json(

@@ -17,6 +17,7 @@ every_database!(
 );
 
 const WRONG: &str = "not-the-password-at-all";
+const NEW: &str = "a-brand-new-horse-battery";
 
 /// A 429 in DRF's shape, with a `Retry-After` of at most `window` seconds.
 async fn assert_throttled(response: Response, window: u64) {
@@ -37,16 +38,6 @@ async fn assert_throttled(response: Response, window: u64) {
     );
 }
 
-async fn change_password(app: &TestApp, access: &str, old: &str) -> Response {
-    app.client
-        .post(app.url("/api/password/change/"))
-        .bearer_auth(access)
-        .json(&json!({"old_password": old, "new_password": "a-brand-new-horse-battery"}))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn log_in_from(app: &TestApp, password: &str, forwarded_for: &str) -> Response {
     app.client
         .post(app.url("/api/token/"))
@@ -62,13 +53,13 @@ async fn guessing_the_old_password_is_throttled_after_five_wrong_guesses(backend
     let pair = app.user_with_tokens().await;
     for _ in 0..5 {
         assert_eq!(
-            change_password(&app, &pair.access, WRONG).await.status(),
+            app.change_password(&pair.access, WRONG, NEW).await.status(),
             400
         );
     }
 
     // Even the right password: a stolen access token buys five guesses, not a takeover.
-    assert_throttled(change_password(&app, &pair.access, PASSWORD).await, 900).await;
+    assert_throttled(app.change_password(&pair.access, PASSWORD, NEW).await, 900).await;
 }
 
 async fn guessing_a_password_at_log_in_is_throttled_per_username_and_address(backend: Backend) {
@@ -153,9 +144,10 @@ async fn concurrent_guesses_cannot_all_slip_past_the_limit(backend: Backend) {
     let app = TestApp::spawn_with(&backend, &[]).await;
     let pair = app.user_with_tokens().await;
 
-    let answers =
-        futures_util::future::join_all((0..10).map(|_| change_password(&app, &pair.access, WRONG)))
-            .await;
+    let answers = futures_util::future::join_all(
+        (0..10).map(|_| app.change_password(&pair.access, WRONG, NEW)),
+    )
+    .await;
 
     let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
     statuses.sort_unstable();

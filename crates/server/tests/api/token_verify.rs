@@ -129,13 +129,7 @@ async fn a_refresh_token_of_a_family_ended_by_log_out_everywhere_is_blacklisted_
 ) {
     let app = TestApp::spawn_with(&backend, &[]).await;
     let pair = app.user_with_tokens().await;
-    let logged_out = app
-        .client
-        .post(app.url("/api/logout/all/"))
-        .bearer_auth(&pair.access)
-        .send()
-        .await
-        .unwrap();
+    let logged_out = app.log_out_everywhere(&pair.access).await;
     assert_eq!(logged_out.status(), 200);
 
     assert_json(
@@ -169,13 +163,7 @@ async fn tokens_without_a_family_issued_before_log_out_everywhere_are_blackliste
     let app = TestApp::spawn_with(&backend, &[("JWT_REFRESH_REUSE_DETECTION", "false")]).await;
     let pair = app.user_with_tokens().await;
     next_second().await;
-    let logged_out = app
-        .client
-        .post(app.url("/api/logout/all/"))
-        .bearer_auth(&pair.access)
-        .send()
-        .await
-        .unwrap();
+    let logged_out = app.log_out_everywhere(&pair.access).await;
     assert_eq!(logged_out.status(), 200);
 
     for token in [&pair.access, &pair.refresh] {

@@ -15,9 +15,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::client::{http_post_json, login};
+use super::client::login;
 use super::stacks::start_ours;
-use super::{PASSWORD, USERNAME};
 use crate::{cargo, step};
 
 const PORT: u16 = 18095;
@@ -51,14 +50,7 @@ fn median_login_ms(base: &str, count: usize) -> Result<f64, String> {
     let mut times = Vec::with_capacity(count);
     for _ in 0..count {
         let started = Instant::now();
-        let (status, body) = http_post_json(
-            base,
-            "/api/token/",
-            &json!({"username": USERNAME, "password": PASSWORD}),
-        )?;
-        if status != 200 {
-            return Err(format!("a log in answered {status} {body}"));
-        }
+        login(base)?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(f64::total_cmp);
