@@ -427,8 +427,8 @@ fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
         Failure::runtime(format!("cannot sign the token: {}", failure_text(&error)))
     })?;
     token_store::record_outstanding(&mut conn, &outstanding)?;
-    let json =
-        serde_json::to_string_pretty(&pair).map_err(|error| Failure::runtime(error.to_string()))?;
+    // One line of JSON, as curl gets it from /api/token/, so the same recipes read it.
+    let json = serde_json::to_string(&pair).map_err(|error| Failure::runtime(error.to_string()))?;
     println!("{json}");
     Ok(())
 }

@@ -102,6 +102,7 @@ fn createuser_then_token_prints_a_working_pair() {
 
     assert_eq!(stdout(&created), "Created user \"ada\" (id 1).\n");
     assert!(issued.status.success(), "{}", stderr(&issued));
+    assert_eq!(stdout(&issued).lines().count(), 1, "one line of JSON");
     let pair: Value = serde_json::from_str(&stdout(&issued)).expect("JSON on stdout");
     assert_eq!(payload_of(pair["access"].as_str().unwrap())["user_id"], "1");
     assert_eq!(
