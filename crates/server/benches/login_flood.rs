@@ -25,7 +25,7 @@ async fn run(seconds: u64, clients: u64, cost: u64) {
     let settings = Settings::from_lookup(|name| match name {
         "DATABASE_URL" => Some(database.clone()),
         "BIND_ADDR" => Some("127.0.0.1:0".into()),
-        "SECRET_KEY" => Some("benchmark-signing-key-0123456789abcdef".into()),
+        "SECRET_KEY" => Some("bench-5a51933ee252a356746b91c2bbc37f0a66766c6715ae068e".into()),
         "BCRYPT_COST" => Some(cost.clone()),
         _ => None,
     })

@@ -25,7 +25,7 @@ fn codec(algorithm: &str) -> TokenCodec {
     };
     let settings = Settings::from_lookup(|name| match name {
         "JWT_ALGORITHM" => Some(algorithm.to_owned()),
-        "SECRET_KEY" => Some("micro-benchmark-signing-key-0123456789abcdef".to_owned()),
+        "SECRET_KEY" => Some("bench-c4ce99ea59410cefe99a65d10412b1f213b26890987bf2ae".to_owned()),
         "JWT_SIGNING_KEY" if !private.is_empty() => Some(private.clone()),
         "JWT_VERIFYING_KEY" if !public.is_empty() => Some(public.clone()),
         _ => None,

@@ -3,9 +3,9 @@
 //! HMAC (HS256/384/512): `JWT_SIGNING_KEY`, else `SECRET_KEY`, else a development key generated
 //! once (256 random bits) and kept in `SECRET_KEY_FILE`. Anyone holding one token can try keys
 //! against it offline, as fast as their hardware computes HMACs, so a guessable key is refused
-//! at start (RFC 8725 §3.5): shorter than 32 bytes, a short pattern repeated, fewer than 10
-//! different characters, or nothing but common words (Django's list of common passwords) with
-//! digits and punctuation between them.
+//! at start (RFC 8725 §3.5): shorter than 32 bytes, or guessable by
+//! [`crate::auth::key_strength`]. Every source of the key passes the same check, the
+//! development key file included.
 //!
 //! RSA, EC and EdDSA: `JWT_KEYS_DIR`, a directory of keys that rotates (see
 //! [`crate::auth::keyset`]), or a single pair, `JWT_SIGNING_KEY` (private) and
@@ -16,8 +16,8 @@ use std::path::Path;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::key_strength::guessable;
 use crate::auth::keyset::KeySet;
-use crate::auth::password::is_common_password;
 use crate::configuration::{ConfigError, Settings};
 
 /// The shortest HMAC key accepted, in bytes.
@@ -142,60 +142,6 @@ fn checked_secret(variable: &'static str, key: &SecretString) -> Result<SecretSt
     Ok(SecretString::from(key))
 }
 
-/// Why a key of enough length could still be guessed, if it could.
-pub fn guessable(key: &str) -> Option<&'static str> {
-    let chars: Vec<char> = key.chars().collect();
-    let repeats = (1..=chars.len() / 2).any(|period| {
-        chars.len().is_multiple_of(period)
-            && chars
-                .iter()
-                .enumerate()
-                .all(|(i, c)| *c == chars[i % period])
-    });
-    if repeats {
-        return Some("repeats a shorter pattern");
-    }
-    let mut distinct = chars.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() < 10 {
-        return Some("uses fewer than 10 different characters");
-    }
-    if made_of_common_words(&key.to_lowercase()) {
-        return Some("is made of common words");
-    }
-    None
-}
-
-/// Whether every letter of `key` belongs to a common word (three letters or more): what a
-/// dictionary attack tries first, whatever digits and punctuation join the words.
-fn made_of_common_words(key: &str) -> bool {
-    let chars: Vec<char> = key.chars().collect();
-    // covered[i]: the first i characters are words, digits and punctuation only.
-    let mut covered = vec![false; chars.len() + 1];
-    covered[0] = true;
-    for start in 0..chars.len() {
-        if !covered[start] {
-            continue;
-        }
-        if !chars[start].is_alphabetic() {
-            covered[start + 1] = true;
-            continue;
-        }
-        let letters = chars[start..]
-            .iter()
-            .take_while(|c| c.is_alphabetic())
-            .count();
-        for length in 3..=letters.min(20) {
-            let word: String = chars[start..start + length].iter().collect();
-            if is_common_password(&word) {
-                covered[start + length] = true;
-            }
-        }
-    }
-    covered[chars.len()]
-}
-
 fn development_key(path: &Path) -> Result<(SecretString, KeyOrigin), ConfigError> {
     let unusable = |why: String| {
         ConfigError::new(
@@ -206,14 +152,9 @@ fn development_key(path: &Path) -> Result<(SecretString, KeyOrigin), ConfigError
     };
     match std::fs::read_to_string(path) {
         Ok(contents) => {
-            let key = contents.trim().to_owned();
-            if key.len() < MIN_HMAC_KEY_BYTES {
-                return Err(unusable(format!(
-                    "it holds {} bytes, fewer than {MIN_HMAC_KEY_BYTES}",
-                    key.len()
-                )));
-            }
-            Ok((key.into(), KeyOrigin::DevelopmentFile(path.to_owned())))
+            let key = SecretString::from(contents.trim());
+            let key = checked_secret("SECRET_KEY_FILE", &key)?;
+            Ok((key, KeyOrigin::DevelopmentFile(path.to_owned())))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
@@ -292,40 +233,38 @@ mod tests {
     }
 
     #[test]
-    fn guessable_keys_are_found_by_repetition_variety_or_dictionary() {
+    fn a_guessable_key_in_the_development_key_file_is_refused_as_one_in_secret_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dev-key");
+        std::fs::write(&file, format!("{}\n", "a".repeat(40))).unwrap();
+        let file_setting = file.to_str().unwrap().to_owned();
+
+        let error = load(&settings(&[("SECRET_KEY_FILE", &file_setting)]))
+            .err()
+            .unwrap();
+
         assert_eq!(
-            guessable(&"abcd".repeat(8)),
-            Some("repeats a shorter pattern")
-        );
-        assert_eq!(
-            guessable("0101010101010101001010101010101011"),
-            Some("uses fewer than 10 different characters")
-        );
-        assert_eq!(
-            guessable("password-dragon-monkey-letmein-2026!"),
-            Some("is made of common words")
-        );
-        assert_eq!(
-            guessable("Password1Dragon2Monkey3Sunshine4"),
-            Some("is made of common words")
+            error.to_string(),
+            "SECRET_KEY_FILE: expected a random key, not a guessable one (make one with: openssl rand -hex 32), got \"a key that repeats a shorter pattern\""
         );
     }
 
     #[test]
-    fn random_keys_pass() {
-        assert_eq!(
-            guessable("3f9a0c7be41d58e2a6b9c0d7f1e3a5b8c2d4e6f8a0b1c3d5e7f9a2b4c6d8e0f1"),
-            None
+    fn a_key_of_common_words_is_refused_with_its_estimate() {
+        let error = load(&settings(&[(
+            "SECRET_KEY",
+            "django-insecure-change-me-in-production-please!",
+        )]))
+        .err()
+        .unwrap();
+
+        assert_eq!(error.variable, "SECRET_KEY");
+        assert!(
+            error
+                .to_string()
+                .contains("got \"a key that is estimated at "),
+            "{error}"
         );
-        assert_eq!(
-            guessable("integration-tests-signing-key-0123456789abcdef"),
-            None
-        );
-        for _ in 0..100 {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).unwrap();
-            assert_eq!(guessable(&hex::encode(bytes)), None);
-        }
     }
 
     #[test]

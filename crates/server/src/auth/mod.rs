@@ -14,6 +14,7 @@
 pub mod check;
 pub mod codec;
 pub mod hashing;
+pub mod key_strength;
 pub mod keys;
 pub mod keyset;
 pub mod mint;

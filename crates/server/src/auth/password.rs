@@ -4,7 +4,7 @@
 //! two long passwords sharing their first 72 bytes would be the same password. This module
 //! refuses such passwords instead, and uses bcrypt's non-truncating functions.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// The most bytes bcrypt uses of a password.
@@ -17,17 +17,25 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const TOO_LONG: &str =
     "This password is too long. It must contain at most 72 bytes (bcrypt's limit).";
 
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+// Each password with its rank: the list is ordered from the most common.
+static COMMON_PASSWORDS: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
     include_str!("common_passwords.txt")
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .zip(1..)
         .collect()
 });
 
 /// Whether `word` (lowercase) is on Django's list of common passwords.
 pub fn is_common_password(word: &str) -> bool {
-    COMMON_PASSWORDS.contains(word)
+    COMMON_PASSWORDS.contains_key(word)
+}
+
+/// Where `word` (lowercase) stands on Django's list of common passwords, 1 for the most
+/// common, if it is on it.
+pub fn common_password_rank(word: &str) -> Option<usize> {
+    COMMON_PASSWORDS.get(word).copied()
 }
 
 /// Hashes and checks passwords at one bcrypt cost.
@@ -81,7 +89,7 @@ pub fn password_problems(password: &str, username: &str) -> Vec<String> {
             "This password is too short. It must contain at least {MIN_PASSWORD_CHARS} characters."
         ));
     }
-    if COMMON_PASSWORDS.contains(password.to_lowercase().trim()) {
+    if is_common_password(password.to_lowercase().trim()) {
         problems.push("This password is too common.".to_owned());
     }
     if !password.is_empty() && password.chars().all(|c| c.is_numeric()) {

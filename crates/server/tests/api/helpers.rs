@@ -22,7 +22,7 @@ pub use crate::answers::*;
 use crate::postgres::{self, ScratchDatabase};
 
 /// The HMAC key every test app signs with, so tests can forge tokens of their own.
-pub const SECRET: &str = "integration-tests-signing-key-0123456789abcdef";
+pub const SECRET: &str = "tests-fec4d0dace0090d72b72237511b0d38a6692e6b7bfeba853";
 /// The password of the user [`TestApp::user_with_tokens`] makes.
 pub const PASSWORD: &str = "correct-horse-battery";
 /// The settings that make the API behave exactly like simplejwt's defaults.

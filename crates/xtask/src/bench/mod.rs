@@ -35,7 +35,7 @@ use wrk::{Scripts, hello_during_flood, mean, measure};
 
 const USERNAME: &str = "bench";
 const PASSWORD: &str = "correct-horse-battery";
-const SECRET: &str = "benchmark-signing-key-0123456789abcdef0123";
+const SECRET: &str = "bench-6e39bcb73a3122ffc3512de80a42f9eae9144d50d0ceef6b";
 const BCRYPT_COST: u32 = 12;
 
 /// What one wrk run measured.
