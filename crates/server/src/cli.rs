@@ -399,7 +399,11 @@ fn manage_keys(settings: &Settings, action: KeysCommand) -> Result<(), Failure> 
         KeysCommand::Retire { kid, dir } => {
             let directory = directory(dir)?;
             keyset::retire_key(&directory, &kid).map_err(Failure::usage)?;
-            println!("Retired key {kid}: its tokens no longer verify.");
+            println!(
+                "Retired key {kid}: running servers refuse its tokens within {} seconds, when \
+                 they next read the key directory.",
+                crate::auth::codec::RELOAD_EVERY.as_secs()
+            );
             Ok(())
         }
     }

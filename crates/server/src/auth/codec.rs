@@ -37,8 +37,9 @@ pub(super) fn verified_tokens() -> VerifiedTokens {
 const RELOAD_AT_MOST_EVERY: i64 = 2;
 
 /// How often the key directory is read again regardless, so a rotation reaches a server whose
-/// clients have not yet presented a token of the new key.
-const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// clients have not yet presented a token of the new key, and a retirement reaches every
+/// server: a running server refuses a retired key's tokens within this time.
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Signs and checks tokens with the configured algorithm and keys.
 pub struct TokenCodec {

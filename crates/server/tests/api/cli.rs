@@ -371,7 +371,10 @@ fn keys_generate_list_and_retire_rotate_a_key_directory() {
 
     assert_eq!(
         stdout(&retired),
-        format!("Retired key {old}: its tokens no longer verify.\n")
+        format!(
+            "Retired key {old}: running servers refuse its tokens within 5 seconds, when they \
+             next read the key directory.\n"
+        )
     );
     let rows: Vec<Vec<String>> = stdout(&listed)
         .lines()

@@ -263,6 +263,38 @@ async fn a_rotation_signs_with_the_new_key_and_old_tokens_verify_until_it_is_ret
 }
 
 #[actix_web::test]
+async fn a_running_server_refuses_a_retired_keys_tokens_within_the_reload_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = es256_app(dir.path()).await;
+    let before = app.user_with_tokens().await;
+    let old = header_of(&before.access)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    keyset::add_key(dir.path(), Algorithm::ES256).unwrap();
+
+    keyset::retire_key(dir.path(), &old).unwrap();
+    let retired = Instant::now();
+
+    // Only the old token is presented: it names a key the server knows, so nothing but the
+    // periodic reading of the directory can tell the server of the retirement. The slack is
+    // for a loaded machine, whose threads wake late.
+    let deadline = server::auth::codec::RELOAD_EVERY + Duration::from_secs(5);
+    loop {
+        let answer = app.get_as("/hello/", &before.access).await;
+        if answer.status() == 401 {
+            assert_json(answer, 401, access_token_refused("Token is invalid")).await;
+            break;
+        }
+        assert!(
+            retired.elapsed() < deadline,
+            "the retired key's token still works after {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
 async fn key_urls_in_a_header_are_never_fetched_nor_an_embedded_key_used() {
     let listener = CountingListener::start().await;
     let url = listener.url.clone();
