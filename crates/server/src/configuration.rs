@@ -108,7 +108,8 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     /// `DATABASE_POOL_SIZE`, default 10.
     pub database_pool_size: u32,
-    /// `BIND_ADDR`, default `127.0.0.1:8000`. Port 0 picks a free port.
+    /// `BIND_ADDR`, default `127.0.0.1:8000`. Port 0 picks a free port. Without it, `PORT`
+    /// (what a hosting platform sets) means `0.0.0.0:PORT`.
     pub bind_addr: String,
     /// `SECRET_KEY`: the HMAC signing key. When unset, a development key is generated once and
     /// kept in `secret_key_file`.
@@ -182,7 +183,7 @@ impl Settings {
         Ok(Self {
             database_url: database_url(get("DATABASE_URL"))?,
             database_pool_size: whole_number(&get, "DATABASE_POOL_SIZE", 10, 1..=1000)? as u32,
-            bind_addr: bind_addr(get("BIND_ADDR"))?,
+            bind_addr: bind_addr(get("BIND_ADDR"), get("PORT"))?,
             secret_key: get("SECRET_KEY").map(SecretString::from),
             secret_key_file: PathBuf::from(
                 get("SECRET_KEY_FILE").unwrap_or_else(|| ".secret_key".into()),
@@ -388,9 +389,17 @@ fn database_url(raw: Option<String>) -> Result<DatabaseUrl, ConfigError> {
         .ok_or_else(|| ConfigError::new("DATABASE_URL", DatabaseUrl::EXPECTED, raw.trim()))
 }
 
-fn bind_addr(raw: Option<String>) -> Result<String, ConfigError> {
+fn bind_addr(raw: Option<String>, port: Option<String>) -> Result<String, ConfigError> {
     let Some(raw) = raw else {
-        return Ok("127.0.0.1:8000".to_owned());
+        // A platform (Heroku, Render, Fly.io, Cloud Run...) says only which port to listen on,
+        // and routes to it from outside the container.
+        return match port {
+            None => Ok("127.0.0.1:8000".to_owned()),
+            Some(port) => match port.trim().parse::<u16>() {
+                Ok(port) => Ok(format!("0.0.0.0:{port}")),
+                Err(_) => Err(ConfigError::new("PORT", "a port number, 0 to 65535", port)),
+            },
+        };
     };
     let valid = raw
         .trim()
@@ -578,6 +587,24 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "BIND_ADDR"
+        );
+    }
+
+    #[test]
+    fn a_platforms_port_is_listened_to_on_every_interface_unless_bind_addr_says_otherwise() {
+        assert_eq!(
+            settings_with(&[("PORT", "9000")]).unwrap().bind_addr,
+            "0.0.0.0:9000"
+        );
+        assert_eq!(
+            settings_with(&[("PORT", "9000"), ("BIND_ADDR", "127.0.0.1:8005")])
+                .unwrap()
+                .bind_addr,
+            "127.0.0.1:8005"
+        );
+        assert_eq!(
+            settings_with(&[("PORT", "http")]).unwrap_err().to_string(),
+            "PORT: expected a port number, 0 to 65535, got \"http\""
         );
     }
 

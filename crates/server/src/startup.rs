@@ -184,6 +184,7 @@ pub fn run(
     let challenge = web::Data::new(http.challenge.clone());
     let trusted_proxies = web::Data::new(http.trusted_proxies.clone());
     let http = web::Data::new(http);
+    // ANCHOR: http_server
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -206,6 +207,7 @@ pub fn run(
     .listen(listener)?
     .shutdown_timeout(10)
     .run();
+    // ANCHOR_END: http_server
     Ok(server)
 }
 

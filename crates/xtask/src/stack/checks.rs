@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::Stack;
 use super::client::{Answer, Client};
 use super::engine::output;
+use super::{PROJECT, Stack};
 use crate::bench::parse_wrk;
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -77,6 +77,10 @@ pub fn all(stack: &Stack, client: &Client) -> Result<Measured, String> {
     check("security headers", headers(client))?;
     check("the notes service, through JWKS", notes(client, &access))?;
     check("a 2 MB body", too_large(client))?;
+    check(
+        "the backend image with only PORT and DATABASE_URL",
+        platform(stack),
+    )?;
     check("a flood of the token endpoint", flood(client))?;
     check("--scale backend=3", scale(stack, client))?;
     check(
@@ -208,6 +212,60 @@ fn notes(client: &Client, access: &str) -> Result<String, String> {
         "JWKS lists {keys} key; POST /notes/api/notes/ 201, GET lists {}",
         listed.json().as_array().map_or(0, Vec::len)
     ))
+}
+
+/// The backend image as a hosting platform runs it: nothing set but `PORT` and
+/// `DATABASE_URL` (and what the image sets itself). It must migrate, start and answer its
+/// health check on that port.
+fn platform(stack: &Stack) -> Result<String, String> {
+    let network = format!("{PROJECT}_default");
+    let started = Instant::now();
+    let id = output(&mut stack.engine.docker(&[
+        "run",
+        "--detach",
+        "--network",
+        &network,
+        "--env",
+        "PORT=9000",
+        "--env",
+        "DATABASE_URL=postgres://jwt:jwt@db:5432/jwt",
+        "jwt-tutorial-backend",
+    ]))?;
+    let id = id.trim().to_owned();
+    let healthy = loop {
+        let health = stack
+            .engine
+            .docker(&[
+                "exec",
+                &id,
+                "server",
+                "healthcheck",
+                "--addr",
+                "127.0.0.1:9000",
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if health.status.success() {
+            break Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let logs = stack.engine.docker(&["logs", &id]).output();
+            let logs = logs
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .unwrap_or_default();
+            break Err(format!(
+                "not healthy on port 9000 after 60 s; its log:\n{logs}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let _ = stack.engine.docker(&["rm", "--force", &id]).output();
+    healthy.map(|after| {
+        format!(
+            "PORT=9000 and DATABASE_URL only: healthy on 0.0.0.0:9000 after {:.1} s",
+            after.as_secs_f64()
+        )
+    })
 }
 
 fn too_large(client: &Client) -> Result<String, String> {
