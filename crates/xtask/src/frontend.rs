@@ -24,7 +24,9 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     step(
         "frontend 1/3: compiling to WebAssembly (profile wasm-release; the first build takes a few minutes)",
     );
-    let target_dir = root.join("target/wasm");
+    // Beside the native builds, wherever cargo puts those (CARGO_TARGET_DIR, say).
+    let target = crate::binaries::target_dir(root)?;
+    let target_dir = target.join("wasm");
     cargo(&[
         "build",
         "-p",
@@ -52,7 +54,7 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
 
     step("frontend 3/3: writing dist/");
     let dist = root.join("dist");
-    let staging = root.join("target/dist-staging");
+    let staging = target.join("dist-staging");
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging)
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;

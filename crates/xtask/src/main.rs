@@ -9,13 +9,15 @@
 //! - `stack`: the Docker compose stack, built, started, checked and taken down.
 
 mod bench;
+mod binaries;
 mod docs;
 mod frontend;
 mod serve;
 mod stack;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 
 const USAGE: &str = "\
 Usage: cargo xtask <command> [args...]
@@ -40,6 +42,15 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let command = args.next();
     let rest: Vec<String> = args.collect();
+    let known = ["serve", "test", "frontend", "docs", "bench", "stack"];
+    if command
+        .as_deref()
+        .is_some_and(|command| known.contains(&command))
+        && let Err(message) = find_workspace_root()
+    {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
     let outcome = match command.as_deref() {
         Some("serve") => serve::run(&workspace_root(), &rest),
         Some("test") => test(&rest),
@@ -168,10 +179,34 @@ pub(crate) fn step(message: &str) {
     eprintln!("==> {message}");
 }
 
+static WORKSPACE_ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The workspace this xtask was run in, found from the current directory as cargo finds it
+/// (not from the path compiled into the binary: two clones may share one target directory,
+/// and so one xtask binary).
+fn find_workspace_root() -> Result<&'static PathBuf, String> {
+    if let Some(root) = WORKSPACE_ROOT.get() {
+        return Ok(root);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run cargo locate-project: {error}"))?;
+    let manifest = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let root = PathBuf::from(&manifest)
+        .parent()
+        .filter(|_| output.status.success() && !manifest.is_empty())
+        .map(PathBuf::from)
+        .ok_or("cargo xtask runs inside the project's workspace: cd into your clone first")?;
+    Ok(WORKSPACE_ROOT.get_or_init(|| root))
+}
+
+/// The workspace root, found once at start by [`find_workspace_root`].
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/xtask sits two levels below the workspace root")
-        .to_path_buf()
+    WORKSPACE_ROOT
+        .get()
+        .cloned()
+        .expect("main finds the workspace root before running a command")
 }

@@ -7,11 +7,12 @@
 //! service where the server publishes its keys.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, frontend, step};
+use crate::{binaries, frontend, step};
 
 /// Where `serve` runs the two processes, as addresses a client on this machine connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,7 @@ impl Addresses {
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let es256 = args.first().is_some_and(|arg| arg == "--es256");
     let server_args = if es256 { &args[1..] } else { args };
+    let serving = server_args.is_empty() || server_args[0] == "serve";
     let settings = settings(root);
     let setting = |name: &str| {
         std::env::var(name)
@@ -67,10 +69,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             .or_else(|| settings.get(name).cloned())
     };
     let addresses = Addresses::from_settings(setting)?;
+    if serving {
+        // Said before minutes of building, not after.
+        port_free(&addresses.server, "BIND_ADDR")?;
+        port_free(&addresses.notes, "NOTES_BIND_ADDR")?;
+    }
     frontend::build(root)?;
     step("building the server and the notes service (the first build takes a few minutes)");
-    cargo(&["build", "-p", "server", "-p", "notes"])?;
-    let mut server = Command::new(root.join("target/debug/server"));
+    let binaries = binaries::build(root, &["-p", "server", "-p", "notes"])?;
+    let server_binary = binaries.path("server")?;
+    let mut server = Command::new(server_binary);
     server
         .args(if server_args.is_empty() {
             vec!["serve".to_owned()]
@@ -91,35 +99,120 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
              published keys",
         );
     }
-    step("starting the server; Ctrl-C stops it and the notes service");
-    let mut server = server
-        .spawn()
-        .map_err(|error| format!("cannot start the server: {error}"))?;
+    step(&format!(
+        "starting the server on {} (it applies pending migrations first)",
+        addresses.server
+    ));
+    let mut server = Running::spawn("the server", &mut server)?;
+    if !serving {
+        return server.wait();
+    }
     // The notes service fetches the server's published keys as it starts: it starts once the
     // server answers, rather than logging that the keys cannot be fetched yet.
-    if let Some(status) = wait_until_serving(root, &mut server)? {
-        return exited(status);
-    }
-    let mut notes = Command::new(root.join("target/debug/notes"));
+    wait_until_serving(server_binary, &addresses.server, "/healthz", &mut server)?;
+    let mut notes = Command::new(binaries.path("notes")?);
     notes.current_dir(root);
     if setting("AUTH_JWKS_URL").is_none() {
         notes.env("AUTH_JWKS_URL", addresses.jwks_url());
     }
-    let mut notes = notes
-        .spawn()
-        .map_err(|error| format!("cannot start the notes service: {error}"))?;
     step(&format!(
-        "notes service on {}, reached through http://{}/notes/api/",
-        addresses.notes_url(),
-        addresses.server
+        "starting the notes service on {}",
+        addresses.notes
     ));
-    let outcome = server
-        .wait()
-        .map_err(|error| format!("waiting for the server: {error}"))
-        .and_then(exited);
-    let _ = notes.kill();
-    let _ = notes.wait();
-    outcome
+    let notes = Running::spawn("the notes service", &mut notes).and_then(|mut notes| {
+        wait_until_serving(server_binary, &addresses.notes, "/notes/healthz", &mut notes)?;
+        Ok(notes)
+    });
+    let mut notes = match notes {
+        Ok(notes) => notes,
+        Err(error) => {
+            server.stop();
+            return Err(error);
+        }
+    };
+    eprintln!(
+        "\n    Open http://{} in your browser    (Ctrl-C stops the server and the notes service)\n",
+        addresses.server
+    );
+    // Whichever stops first stops the other: a half-running setup only confuses.
+    loop {
+        if let Some(outcome) = server.stopped()? {
+            notes.stop();
+            return outcome;
+        }
+        if let Some(outcome) = notes.stopped()? {
+            server.stop();
+            return outcome;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether `address` can be listened on now; the error says what to do when it cannot.
+fn port_free(address: &str, variable: &str) -> Result<(), String> {
+    match TcpListener::bind(address) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
+            "{address} is in use: is another `cargo xtask serve` running? Stop it, or set \
+             {variable} to use another port"
+        )),
+        Err(error) => Err(format!(
+            "{variable}={address} cannot be listened on: {error}"
+        )),
+    }
+}
+
+/// A process `serve` started, named for its messages.
+struct Running {
+    name: &'static str,
+    child: Child,
+}
+
+impl Running {
+    fn spawn(name: &'static str, command: &mut Command) -> Result<Self, String> {
+        let program = PathBuf::from(command.get_program());
+        let child = command
+            .spawn()
+            .map_err(|error| format!("cannot start {name} ({}): {error}", program.display()))?;
+        Ok(Self { name, child })
+    }
+
+    /// `Some(outcome)` once the process has exited: `Ok` for a clean exit, else what happened.
+    fn stopped(&mut self) -> Result<Option<Result<(), String>>, String> {
+        let status = self
+            .child
+            .try_wait()
+            .map_err(|error| format!("waiting for {}: {error}", self.name))?;
+        Ok(status.map(|status| self.outcome(status)))
+    }
+
+    fn wait(mut self) -> Result<(), String> {
+        let status = self
+            .child
+            .wait()
+            .map_err(|error| format!("waiting for {}: {error}", self.name))?;
+        self.outcome(status)
+    }
+
+    fn outcome(&self, status: ExitStatus) -> Result<(), String> {
+        if status.success() {
+            step(&format!("{} stopped", self.name));
+            Ok(())
+        } else {
+            Err(format!(
+                "{} stopped ({status}); see its log above",
+                self.name
+            ))
+        }
+    }
+
+    fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            step(&format!("stopping {}", self.name));
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
 }
 
 /// The variables of the workspace's `.env`, which both processes read too (an unreadable one
@@ -130,45 +223,45 @@ fn settings(root: &Path) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Waits until the server answers its health check (it applies migrations first), polling
-/// for at most a minute. `Some(status)` when it stopped instead: a command other than `serve`
-/// was given, or it could not start.
-fn wait_until_serving(root: &Path, server: &mut Child) -> Result<Option<ExitStatus>, String> {
+/// Waits until `process` answers 200 on `path` at `address` (the server applies migrations
+/// first), polling for at most a minute; fails when it stops instead. The port was free before
+/// it started, and it is checked to be running after the answer, so another process's server
+/// cannot pass for it. `server healthcheck` asks.
+fn wait_until_serving(
+    server_binary: &Path,
+    address: &str,
+    path: &str,
+    process: &mut Running,
+) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(status) = server
-            .try_wait()
-            .map_err(|error| format!("waiting for the server: {error}"))?
-        {
-            return Ok(Some(status));
+        let name = process.name;
+        let stopped_early = |outcome: Result<(), String>| {
+            outcome.and(Err(format!("{name} stopped before it answered")))
+        };
+        if let Some(outcome) = process.stopped()? {
+            return stopped_early(outcome);
         }
-        let healthy = Command::new(root.join("target/debug/server"))
-            .arg("healthcheck")
-            .current_dir(root)
+        let healthy = Command::new(server_binary)
+            .args(["healthcheck", "--addr", address, "--path", path])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|status| status.success());
         if healthy {
-            return Ok(None);
+            return match process.stopped()? {
+                Some(outcome) => stopped_early(outcome),
+                None => Ok(()),
+            };
         }
         if Instant::now() > deadline {
-            step(
-                "the server has not answered its health check for a minute; starting the notes \
-                 service anyway",
-            );
-            return Ok(None);
+            step(&format!(
+                "{} has not answered its health check for a minute; going on anyway",
+                process.name
+            ));
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The outcome of a server that ended with `status`.
-fn exited(status: ExitStatus) -> Result<(), String> {
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the server stopped ({status})"))
     }
 }
 

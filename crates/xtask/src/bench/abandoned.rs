@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::client::login;
 use super::stacks::start_ours;
-use crate::{cargo, step};
+use crate::{binaries, step};
 
 const PORT: u16 = 18095;
 const ABANDONED: usize = 24;
@@ -25,11 +25,11 @@ const ABANDONED: usize = 24;
 /// Runs it and prints the figures.
 pub fn run_abandoned(root: &Path) -> Result<(), String> {
     step("building the server (release)");
-    cargo(&["build", "--release", "-p", "server"])?;
+    let binaries = binaries::build(root, &["--release", "-p", "server"])?;
     let work = root.join("target/bench/abandoned");
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let ours = start_ours(root, &work, "ours", PORT, &[])?;
+    let ours = start_ours(binaries.path("server")?, &work, "ours", PORT, &[])?;
     let access = login(&ours.base)?["access"]
         .as_str()
         .ok_or("no access token")?

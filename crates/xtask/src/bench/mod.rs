@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{cargo, step};
+use crate::{binaries, step};
 
 mod abandoned;
 mod client;
@@ -74,7 +74,8 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
     which("python3").ok_or("python3 not found: the Django peer needs it")?;
 
     step("building this server (release)");
-    cargo(&["build", "--release", "-p", "server"])?;
+    let binaries = binaries::build(root, &["--release", "-p", "server"])?;
+    let server = binaries.path("server")?;
     let venv = peer_virtualenv(root)?;
 
     let work = root.join("target/bench/run");
@@ -84,9 +85,9 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
     let peer_workers = 2 * cores + 1;
 
     step("starting both stacks");
-    let ours = start_ours(root, &work, "ours", 18080, &[])?;
+    let ours = start_ours(server, &work, "ours", 18080, &[])?;
     let ours_plain = start_ours(
-        root,
+        server,
         &work,
         "ours-simplejwt-defaults",
         18081,

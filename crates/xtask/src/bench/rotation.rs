@@ -16,7 +16,7 @@ use super::client::{http_get, login};
 use super::stacks::{Side, spawn, start_ours};
 use super::wrk::measure;
 use super::{Figures, env_number, which};
-use crate::{cargo, run, step};
+use crate::{binaries, run, step};
 
 const AUTH_PORT: u16 = 18090;
 const NOTES_PORT: u16 = 18091;
@@ -27,7 +27,8 @@ pub fn run_rotation(root: &Path) -> Result<(), String> {
     let seconds = env_number("BENCH_SECONDS", 10).max(3);
     let connections = env_number("BENCH_CONNECTIONS", 32);
     step("building the server and the notes service (release)");
-    cargo(&["build", "--release", "-p", "server", "-p", "notes"])?;
+    let binaries = binaries::build(root, &["--release", "-p", "server", "-p", "notes"])?;
+    let server = binaries.path("server")?;
     let work = root.join("target/bench/rotation");
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
@@ -36,13 +37,13 @@ pub fn run_rotation(root: &Path) -> Result<(), String> {
 
     step("starting the auth server (ES256, JWT_KEYS_DIR) and the notes service");
     let auth = start_ours(
-        root,
+        server,
         &work,
         "auth",
         AUTH_PORT,
         &[("JWT_ALGORITHM", "ES256"), ("JWT_KEYS_DIR", &keys_setting)],
     )?;
-    let mut notes = Command::new(root.join("target/release/notes"));
+    let mut notes = Command::new(binaries.path("notes")?);
     notes
         .current_dir(&work)
         .env("NOTES_BIND_ADDR", format!("127.0.0.1:{NOTES_PORT}"))
@@ -73,7 +74,7 @@ pub fn run_rotation(root: &Path) -> Result<(), String> {
         let old_run = scope.spawn(|| measure(&notes, &script, &old_args, total, connections));
         std::thread::sleep(Duration::from_secs(seconds / 2));
         let rotated = rotate_under_load(
-            root,
+            server,
             &auth,
             &notes,
             &keys_setting,
@@ -116,7 +117,7 @@ pub fn run_rotation(root: &Path) -> Result<(), String> {
 /// sign with it, and the second run's figures.
 #[allow(clippy::too_many_arguments)]
 fn rotate_under_load(
-    root: &Path,
+    server: &Path,
     auth: &Side,
     notes: &Side,
     keys: &str,
@@ -128,14 +129,7 @@ fn rotate_under_load(
 ) -> Result<(String, Duration, Figures), String> {
     step("server keys generate (while wrk runs)");
     let started = Instant::now();
-    run(Command::new(root.join("target/release/server")).args([
-        "keys",
-        "generate",
-        "--algorithm",
-        "ES256",
-        "--dir",
-        keys,
-    ]))?;
+    run(Command::new(server).args(["keys", "generate", "--algorithm", "ES256", "--dir", keys]))?;
     // The set lists the new key once the server has read the directory again, which is when
     // it starts signing with it (polled there: a log in costs a bcrypt).
     let deadline = started + Duration::from_secs(15);

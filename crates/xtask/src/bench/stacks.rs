@@ -34,7 +34,7 @@ unsafe extern "C" {
 }
 
 pub(super) fn start_ours(
-    root: &Path,
+    server: &Path,
     work: &Path,
     name: &str,
     port: u16,
@@ -42,7 +42,7 @@ pub(super) fn start_ours(
 ) -> Result<Side, String> {
     let dir = work.join(name);
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut command = Command::new(root.join("target/release/server"));
+    let mut command = Command::new(server);
     command
         .arg("serve")
         .current_dir(&dir)

@@ -21,7 +21,8 @@ use bases::Bases;
 use client::Client;
 use engine::{Engine, NoEngine, output};
 
-use crate::{cargo, frontend, step};
+use crate::binaries::{self, Binaries};
+use crate::{frontend, step};
 
 /// The compose project the checks run as (a user's own `jwt-tutorial` stack is left alone).
 const PROJECT: &str = "jwt-tutorial-stack";
@@ -195,8 +196,12 @@ fn build_images(
     } else {
         frontend::build(root)?;
         step("building the server and the notes service on the host (the test build)");
-        cargo(&["build", "-p", "server", "-p", "notes"])?;
-        (prebuilt_context(root, state)?, "prebuilt", Vec::new())
+        let binaries = binaries::build(root, &["-p", "server", "-p", "notes"])?;
+        (
+            prebuilt_context(root, state, &binaries)?,
+            "prebuilt",
+            Vec::new(),
+        )
     };
     let images = [
         (
@@ -254,7 +259,7 @@ fn build_images(
 
 /// The build context of the `prebuilt` targets: the host's binaries, the built frontend and
 /// nginx's files, and nothing else.
-fn prebuilt_context(root: &Path, state: &Path) -> Result<PathBuf, String> {
+fn prebuilt_context(root: &Path, state: &Path, binaries: &Binaries) -> Result<PathBuf, String> {
     let context = state.join("context");
     let _ = std::fs::remove_dir_all(&context);
     std::fs::create_dir_all(context.join("nginx")).map_err(|e| e.to_string())?;
@@ -264,7 +269,7 @@ fn prebuilt_context(root: &Path, state: &Path) -> Result<PathBuf, String> {
             .map_err(|e| format!("{}: {e}", from.display()))
     };
     for binary in ["server", "notes"] {
-        copy(root.join("target/debug").join(binary), context.join(binary))?;
+        copy(binaries.path(binary)?.to_owned(), context.join(binary))?;
     }
     for file in [
         "nginx.conf.template",
