@@ -17,15 +17,21 @@ pub fn Notes() -> impl IntoView {
     page("Notes");
     let session = Session::get();
     let notes = RwSignal::new(None::<Result<Vec<Note>, ApiError>>);
-    let published = RwSignal::new(None::<usize>);
+    // None until the key set is read; then how many keys it lists, if it could be read.
+    let published = RwSignal::new(None::<Option<usize>>);
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
 
     spawn_local(async move {
-        published.set(api::published_keys().await.ok());
-        notes.set(Some(session.authorized(api::notes).await));
+        let keys = api::published_keys().await.ok();
+        published.set(Some(keys));
+        // With no published key, every call would only be refused: the notice says why.
+        if keys != Some(0) {
+            notes.set(Some(session.authorized(api::notes).await));
+        }
     });
+    let without_keys = move || published.get() == Some(Some(0));
 
     let add = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -76,43 +82,71 @@ pub fn Notes() -> impl IntoView {
                 None => "Your access token names no key (kid): it is signed with a shared secret.".to_owned(),
             }}
         </p>
-        <Show when=move || published.get() == Some(0)>
-            <p id="notes-no-keys" class="notice" role="status">
-                "The auth server signs with HS256, a secret it cannot publish, so the notes "
-                "service has no key to check your token with. Restart with "
-                <code>"cargo xtask serve --es256"</code> " (the compose stack signs with ES256)."
-            </p>
+        <Show when=without_keys>
+            <div id="notes-no-keys" class="notice" role="status">
+                <p>
+                    "The notes service checks tokens with the public keys the auth server "
+                    "publishes. This server signs with HS256, the tutorial's choice: one shared "
+                    "secret, which it cannot publish, so there is no public key to check your "
+                    "token with."
+                </p>
+                <p>
+                    "To see Notes work, stop the server (Ctrl-C) and start it with "
+                    <code>"cargo xtask serve --es256"</code>
+                    ": it signs with an ES256 key pair and publishes the public half. (The "
+                    "compose stack signs with ES256 too.)"
+                </p>
+            </div>
         </Show>
-        <section aria-labelledby="notes-heading">
-            <h2 id="notes-heading">"Your notes"</h2>
-            {move || match notes.get() {
-                None => view! { <p class="pending">"Loading…"</p> }.into_any(),
-                Some(Err(refused)) => view! {
-                    <p id="notes-load-error" class="form-error" role="alert">{refused.message()}</p>
-                }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p id="notes-empty">"No notes yet."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! {
-                    <ul id="notes-list">
-                        {list.into_iter().map(|note| view! {
-                            <li data-id=note.id><time datetime=note.created.clone()>{note.created.clone()}</time>" "{note.text}</li>
-                        }).collect_view()}
-                    </ul>
-                }.into_any(),
-            }}
-        </section>
-        <form on:submit=add aria-labelledby="add-heading">
-            <h2 id="add-heading">"Add a note"</h2>
-            <label for="note-text">"Text"</label>
-            <input id="note-text" type="text" maxlength=NOTE_MAX_CHARS
-                prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
-                aria-describedby="note-error"/>
-            <p id="note-error" class="form-error" role="alert">
-                {move || error.get().map(|refused| refused.field("text").unwrap_or_else(|| refused.message()))}
-            </p>
-            <button id="add-note" type="submit" disabled=move || busy.get()>"Add"</button>
-        </form>
+        <Show when=move || published.get().is_some() && !without_keys()>
+            <section aria-labelledby="notes-heading">
+                <h2 id="notes-heading">"Your notes"</h2>
+                {move || match notes.get() {
+                    None => view! { <p class="pending">"Loading…"</p> }.into_any(),
+                    Some(Err(refused)) => view! {
+                        <p id="notes-load-error" class="form-error" role="alert">{refused.message()}</p>
+                    }.into_any(),
+                    Some(Ok(list)) if list.is_empty() => view! {
+                        <p id="notes-empty">"No notes yet."</p>
+                    }.into_any(),
+                    Some(Ok(list)) => view! {
+                        <ul id="notes-list">
+                            {list.into_iter().map(|note| view! {
+                                <li data-id=note.id>
+                                    <time datetime=note.created.clone()>{local_time(&note.created)}</time>
+                                    " "{note.text}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }}
+            </section>
+            <form on:submit=add aria-labelledby="add-heading">
+                <h2 id="add-heading">"Add a note"</h2>
+                <label for="note-text">"Text"</label>
+                <input id="note-text" type="text" maxlength=NOTE_MAX_CHARS
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                    aria-describedby="note-error"/>
+                <p id="note-error" class="form-error" role="alert">
+                    {move || error.get().map(|refused| refused.field("text").unwrap_or_else(|| refused.message()))}
+                </p>
+                <button id="add-note" type="submit" disabled=move || busy.get()>"Add"</button>
+            </form>
+        </Show>
     }
+}
+
+/// `iso` (UTC, as the notes service writes it) in the reader's time zone and words, such as
+/// "6 Dec 2026, 15:04"; `iso` itself when the browser cannot read it.
+fn local_time(iso: &str) -> String {
+    let date = js_sys::Date::new(&iso.into());
+    if date.get_time().is_nan() {
+        return iso.to_owned();
+    }
+    let options = js_sys::Object::new();
+    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    date.to_locale_string("default", &options).into()
 }

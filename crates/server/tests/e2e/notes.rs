@@ -2,6 +2,7 @@
 //! to a `notes` process that checks tokens with the server's published keys alone.
 
 use anyhow::{Result, ensure};
+use thirtyfour::By;
 
 use crate::browser::{register_and_log_in, save_for_book};
 use crate::harness::{NotesProcess, ServerProcess, exclusive, start_twice, with_browser};
@@ -67,7 +68,7 @@ async fn the_notes_page_keeps_notes_in_a_service_that_only_has_the_public_keys()
 }
 
 #[tokio::test]
-async fn with_hmac_the_notes_page_says_why_the_notes_service_cannot_check_tokens() {
+async fn with_hmac_the_notes_page_shows_only_why_and_the_command_that_makes_it_work() {
     let _turn = exclusive().await;
     let (server, _notes) = start_both(&[]).expect("both start");
     with_browser("notes-hmac", async |browser| {
@@ -77,14 +78,66 @@ async fn with_hmac_the_notes_page_says_why_the_notes_service_cannot_check_tokens
         let notice = browser
             .text_of("notes-no-keys", |t| t.contains("HS256"))
             .await?;
-        let refused = browser
-            .text_of("notes-load-error", |t| !t.is_empty())
-            .await?;
 
         ensure!(notice.contains("cargo xtask serve --es256"), "{notice}");
+        ensure!(notice.contains("public key"), "{notice}");
+        for refused_part in ["notes-load-error", "notes-heading", "note-text", "add-note"] {
+            let found = browser.driver.find_all(By::Id(refused_part)).await?;
+            ensure!(
+                found.is_empty(),
+                "#{refused_part} is shown beside the notice"
+            );
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notes_time_is_local_and_a_long_key_id_wraps_on_a_phone() {
+    let _turn = exclusive().await;
+    let keys = tempfile::tempdir().unwrap();
+    let keys_dir = keys.path().to_str().unwrap().to_owned();
+    let (server, _notes) =
+        start_both(&[("JWT_ALGORITHM", "ES256"), ("JWT_KEYS_DIR", &keys_dir)]).expect("both start");
+    with_browser("notes-phone", async |browser| {
+        browser.driver.set_window_rect(0, 0, 375, 800).await?;
+        register_and_log_in(browser, &server.base, "ada").await?;
+        browser.click_link("Notes").await?;
+        browser.fill("note-text", "a note").await?;
+        browser.click("add-note").await?;
+        browser
+            .text_of("notes-list", |t| t.contains("a note"))
+            .await?;
+
+        let time = browser
+            .driver
+            .find(By::Css("#notes-list time"))
+            .await?
+            .text()
+            .await?;
         ensure!(
-            refused == "Given token not valid for any token type",
-            "{refused}"
+            !time.contains('T') && !time.ends_with('Z'),
+            "the time is shown as written in the JSON: {time}"
+        );
+        let widths: (u32, u32) = browser
+            .driver
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth]",
+                vec![],
+            )
+            .await?
+            .convert()?;
+        ensure!(
+            widths.0 <= 375,
+            "the window is {} px wide, not 375",
+            widths.0
+        );
+        ensure!(
+            widths.1 <= widths.0,
+            "the page is {} px wide on a {} px screen",
+            widths.1,
+            widths.0
         );
         Ok(())
     })
