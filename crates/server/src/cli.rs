@@ -346,7 +346,7 @@ fn flush_expired_tokens(settings: &Settings) -> Result<(), Failure> {
     let mut conn = migrated_connection(settings)?;
     let deleted = token_store::flush_expired(&mut conn, datetime(now()))?;
     let ended = families::flush_expired(&mut conn, datetime(now()))?;
-    println!("Deleted {deleted} expired tokens and {ended} ended token families.");
+    println!("Deleted {deleted} expired tokens and {ended} token families past their lifetime.");
     Ok(())
 }
 

@@ -39,8 +39,13 @@ impl Addresses {
                 .replacen("0.0.0.0:", "127.0.0.1:", 1)
                 .replacen("[::]:", "[::1]:", 1))
         };
+        // Without BIND_ADDR the server listens where PORT says, as on a hosting platform.
+        let server_default = setting("PORT").map_or_else(
+            || "127.0.0.1:8000".to_owned(),
+            |port| format!("0.0.0.0:{}", port.trim()),
+        );
         Ok(Self {
-            server: address("BIND_ADDR", "127.0.0.1:8000")?,
+            server: address("BIND_ADDR", &server_default)?,
             notes: address("NOTES_BIND_ADDR", "127.0.0.1:8001")?,
         })
     }
@@ -120,7 +125,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         addresses.notes
     ));
     let notes = Running::spawn("the notes service", &mut notes).and_then(|mut notes| {
-        wait_until_serving(server_binary, &addresses.notes, "/notes/healthz", &mut notes)?;
+        wait_until_serving(
+            server_binary,
+            &addresses.notes,
+            "/notes/healthz",
+            &mut notes,
+        )?;
         Ok(notes)
     });
     let mut notes = match notes {
@@ -311,6 +321,14 @@ mod tests {
         .unwrap();
         assert_eq!(addresses.server, "127.0.0.1:8000");
         assert_eq!(addresses.notes, "[::1]:8001");
+    }
+
+    #[test]
+    fn without_bind_addr_the_server_is_where_port_says_as_the_server_reads_it() {
+        let platform = addresses(&[("PORT", "9100")]).unwrap();
+        assert_eq!(platform.server, "127.0.0.1:9100");
+        let chosen = addresses(&[("PORT", "9100"), ("BIND_ADDR", "127.0.0.1:9200")]).unwrap();
+        assert_eq!(chosen.server, "127.0.0.1:9200");
     }
 
     #[test]

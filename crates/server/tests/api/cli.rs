@@ -248,7 +248,7 @@ fn flushexpiredtokens_deletes_ended_sessions() {
 
     assert_eq!(
         stdout(&output),
-        "Deleted 1 expired tokens and 1 ended token families.\n"
+        "Deleted 1 expired tokens and 1 token families past their lifetime.\n"
     );
 }
 
@@ -290,7 +290,7 @@ fn flushexpiredtokens_reports_what_it_deleted() {
 
     assert_eq!(
         stdout(&output),
-        "Deleted 0 expired tokens and 0 ended token families.\n"
+        "Deleted 0 expired tokens and 0 token families past their lifetime.\n"
     );
 }
 
