@@ -2,7 +2,7 @@
 //! Paths are relative to the page's origin: the server (or nginx) serves both.
 
 use claims::{
-    AccessResponse, Credentials, ErrorBody, HelloResponse, NewNote, Note, RegisteredUser,
+    Credentials, ErrorBody, HelloResponse, NewNote, Note, RegisteredUser, SessionResponse,
     UserProfile, VerifyRequest,
 };
 use gloo_net::http::{Request, Response};
@@ -73,12 +73,12 @@ pub fn origin() -> String {
 }
 
 /// `POST /api/session/`: log in; the refresh token comes back as an HttpOnly cookie.
-pub async fn session_log_in(credentials: &Credentials) -> Result<AccessResponse, ApiError> {
+pub async fn session_log_in(credentials: &Credentials) -> Result<SessionResponse, ApiError> {
     session_post("/api/session/", Some(credentials), None).await
 }
 
 /// `POST /api/session/refresh/`: a new access token through the cookie (which rotates).
-pub async fn session_refresh() -> Result<AccessResponse, ApiError> {
+pub async fn session_refresh() -> Result<SessionResponse, ApiError> {
     session_post::<(), _>("/api/session/refresh/", None, None).await
 }
 

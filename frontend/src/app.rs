@@ -11,7 +11,7 @@ use leptos_router::path;
 use crate::pages::{
     hello::Hello, home::Home, inspector::Inspector, login::Login, notes::Notes, register::Register,
 };
-use crate::session::{Phase, Session};
+use crate::session::{EndReason, Phase, Session};
 
 /// The whole app.
 #[component]
@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
                 <Nav/>
             </header>
             <main id="main">
+                <SessionEnded/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/register") view=Register/>
@@ -74,18 +75,24 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
     let location = use_location();
     // Only a change of phase redraws the page, not a refresh that stays active.
     let phase = Memo::new(move |_| session.phase());
-    Effect::new(move |_| {
-        if matches!(phase.get(), Phase::Anonymous | Phase::Ended(_)) {
-            let here = location.pathname.get_untracked();
-            let next = js_sys::encode_uri_component(&here);
-            navigate(
-                &format!("/login?next={next}"),
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
-        }
+    // `mounted` is None on the effect's first run, when the page opens.
+    Effect::new(move |mounted: Option<()>| {
+        let target = match phase.get() {
+            // Logging out from this page: the log-in page, not a way back here.
+            Phase::Ended(EndReason::LoggedOut) if mounted.is_some() => "/login".to_owned(),
+            Phase::Anonymous | Phase::Ended(_) => {
+                let here = location.pathname.get_untracked();
+                format!("/login?next={}", js_sys::encode_uri_component(&here))
+            }
+            Phase::Restoring | Phase::Active => return,
+        };
+        navigate(
+            &target,
+            NavigateOptions {
+                replace: true,
+                ..Default::default()
+            },
+        );
     });
     move || match phase.get() {
         Phase::Active => children().into_any(),
@@ -104,11 +111,11 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
 fn Nav() -> impl IntoView {
     let session = Session::get();
     let navigate = use_navigate();
-    // Leave the page first: a protected page would otherwise see the session end and send
-    // you to log in again to come back to it.
+    // Once the server has ended the session, leave the page first: a protected page would
+    // otherwise see the session end and send you to log in again to come back to it.
     let log_out = move |_| {
-        navigate("/login", Default::default());
-        spawn_local(session.log_out());
+        let navigate = navigate.clone();
+        spawn_local(session.log_out(move || navigate("/login", Default::default())));
     };
     view! {
         <nav aria-label="Main">
@@ -129,11 +136,34 @@ fn Nav() -> impl IntoView {
                 </span>
                 <button id="logout-button" type="button" on:click=log_out
                     class:invisible=move || !session.is_active()
-                    disabled=move || !session.is_active()>
+                    disabled=move || !session.is_active() || session.log_out_failed().is_some()>
                     "Log out"
                 </button>
+                <span id="logout-error" class="form-error" role="alert">
+                    {move || session.log_out_failed()}
+                </span>
             </div>
         </nav>
+    }
+}
+
+/// Why the session ended, on whatever page you are (the log-in page says it in its own form).
+#[component]
+fn SessionEnded() -> impl IntoView {
+    let session = Session::get();
+    let location = use_location();
+    move || match session.phase() {
+        Phase::Ended(reason)
+            if reason != EndReason::LoggedOut && location.pathname.get() != "/login" =>
+        {
+            Some(view! {
+                <div id="session-ended" class="notice" role="alert">
+                    <p>{reason.explain()}</p>
+                    <p><A href="/login">"Log in again"</A></p>
+                </div>
+            })
+        }
+        _ => None,
     }
 }
 

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use claims::{Credentials, Refusal};
+use claims::{Credentials, Refusal, SessionEnd, SessionResponse};
 use futures_util::lock::Mutex;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -27,7 +27,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::jwt;
+use crate::{clock, jwt};
+
+/// How long to wait before trying a log out that could not reach the server again.
+const LOG_OUT_RETRY: Duration = Duration::from_secs(3);
 
 /// The name of the Web Lock and of the channel the tabs share.
 const SHARED_NAME: &str = "jwt-tutorial-session";
@@ -54,12 +57,17 @@ pub enum Phase {
 pub enum EndReason {
     /// Logged out in this tab.
     LoggedOut,
-    /// Logged out in another tab.
+    /// Logged out in another tab of this browser (they share the session's cookie).
     LoggedOutElsewhere,
-    /// The refresh token or its family ran out.
-    Expired,
-    /// The server revoked the refresh token: it was used elsewhere, or the session was logged
-    /// out on another device.
+    /// Logged out everywhere, from this browser or another.
+    LoggedOutEverywhere,
+    /// The refresh token ran out before anything refreshed it; when, if known.
+    Expired(Option<i64>),
+    /// The session reached its longest life, however often it was refreshed; when, if known.
+    TooOld(Option<i64>),
+    /// A refresh token the session had rotated out came back: stolen, most likely.
+    Replayed,
+    /// The server revoked the session and did not say why.
     Revoked,
     /// The account was deactivated or deleted.
     AccountGone,
@@ -70,34 +78,60 @@ pub enum EndReason {
 }
 
 impl EndReason {
-    /// The reason in a sentence for the log-in page.
+    /// The reason in a sentence, for the notice every page shows.
     pub fn explain(&self) -> String {
+        let at = |when: &Option<i64>| {
+            when.map(|when| format!(" at {}", clock::from_numeric_date(when)))
+                .unwrap_or_default()
+        };
         match self {
             Self::LoggedOut => "You logged out.".to_owned(),
             Self::LoggedOutElsewhere => "You logged out in another tab.".to_owned(),
-            Self::Expired => "Your session expired: a refresh token lives a day, and a session \
-                              at most a week. Log in again."
+            Self::LoggedOutEverywhere => "You logged out everywhere: every session of your \
+                                          account ended, this one too."
                 .to_owned(),
-            Self::Revoked => "Your session was ended by the server: your refresh token was used \
-                              elsewhere, or you logged out on another device. Refresh tokens \
-                              rotate, and a rotated-out one coming back ends the whole session \
-                              (see the book's chapter on revocation)."
+            Self::Expired(when) => format!(
+                "Your session expired{}: its refresh token ran out before the page could use it. \
+                 Log in again.",
+                at(when)
+            ),
+            Self::TooOld(when) => format!(
+                "Your session reached its longest life{}: however often it is refreshed, a \
+                 session ends at the time set when you logged in. Log in again.",
+                at(when)
+            ),
+            Self::Replayed => "Your session was ended because one of its old refresh tokens \
+                               was used again, which is what a stolen copy looks like. Every \
+                               token of the session is refused now. Log in again, and change \
+                               your password if that was not you."
                 .to_owned(),
-            Self::AccountGone => "Your account is no longer active.".to_owned(),
-            Self::PasswordChanged => "Your password was changed, which ends every session \
-                                      but the one that changed it."
+            Self::Revoked => "The server ended your session.".to_owned(),
+            Self::AccountGone => "Your account was deactivated.".to_owned(),
+            Self::PasswordChanged => "Your password was changed, which ends every session of \
+                                      your account but the one that changed it."
                 .to_owned(),
             Self::Refused(detail) => format!("The server ended your session: {detail}"),
         }
     }
 
-    /// The reason behind a refused refresh, read with the token contract's parser.
-    fn of(error: &ApiError) -> Self {
+    /// The reason behind a refused refresh: the session endpoints' `reason`, else the
+    /// refusal, read with the token contract's parser. `times` are the session's last known
+    /// (refresh token, session) ends.
+    fn of(error: &ApiError, times: Option<(i64, i64)>) -> Self {
         let ApiError::Refused { body, .. } = error else {
             return Self::Refused(error.message());
         };
+        match body.reason {
+            Some(SessionEnd::PasswordChanged) => return Self::PasswordChanged,
+            Some(SessionEnd::LoggedOutEverywhere) => return Self::LoggedOutEverywhere,
+            Some(SessionEnd::LoggedOut) => return Self::LoggedOutElsewhere,
+            Some(SessionEnd::SessionTooOld) => return Self::TooOld(times.map(|t| t.1)),
+            Some(SessionEnd::Replayed) => return Self::Replayed,
+            Some(SessionEnd::Deactivated) => return Self::AccountGone,
+            Some(SessionEnd::Other) | None => {}
+        }
         match Refusal::of_body(body) {
-            Some(Refusal::Expired) => Self::Expired,
+            Some(Refusal::Expired) => Self::Expired(times.map(|t| t.0)),
             Some(Refusal::Blacklisted) => Self::Revoked,
             Some(Refusal::NoActiveAccount | Refusal::UserInactive | Refusal::UserNotFound) => {
                 Self::AccountGone
@@ -115,10 +149,11 @@ impl EndReason {
 /// What one tab tells the others.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Message {
-    /// A log in or a refresh: the new access token.
+    /// A log in or a refresh: the new access token, and the session's times.
     Access {
         access: String,
         username: Option<String>,
+        times: Option<(i64, i64)>,
     },
     /// The session ended there.
     Ended { reason: EndReason },
@@ -131,6 +166,10 @@ pub struct Session {
     access: RwSignal<Option<String>>,
     /// Kept after the session ends, for the log-in form.
     username: RwSignal<Option<String>>,
+    /// When the refresh token in the cookie and the session end, as the server last said.
+    times: RwSignal<Option<(i64, i64)>>,
+    /// Why the last log out could not reach the server, while it is retried.
+    log_out_failed: RwSignal<Option<String>>,
     timer: StoredValue<Option<TimeoutHandle>>,
     /// The tab's own refresh lock; the Web Lock covers the other tabs.
     refreshing: StoredValue<Rc<Mutex<()>>, LocalStorage>,
@@ -144,6 +183,8 @@ impl Session {
             phase: RwSignal::new(Phase::Restoring),
             access: RwSignal::new(None),
             username: RwSignal::new(None),
+            times: RwSignal::new(None),
+            log_out_failed: RwSignal::new(None),
             timer: StoredValue::new(None),
             refreshing: StoredValue::new_local(Rc::new(Mutex::new(()))),
             channel: StoredValue::new_local(None),
@@ -158,7 +199,7 @@ impl Session {
                 Ok(_) => session.load_username().await,
                 // No cookie: nobody was logged in. Anything else ended an old session.
                 Err(error) if error.status() == Some(401) => {
-                    if EndReason::of(&error) == EndReason::LoggedOutElsewhere {
+                    if EndReason::of(&error, None) == EndReason::LoggedOutElsewhere {
                         session.phase.set(Phase::Anonymous);
                     }
                 }
@@ -193,27 +234,66 @@ impl Session {
         self.access.get()
     }
 
+    /// When the session's refresh token and the session itself end, as the server last said.
+    pub fn times(&self) -> Option<(i64, i64)> {
+        self.times.get()
+    }
+
+    /// Why logging out has not reached the server yet, while it is being retried.
+    pub fn log_out_failed(&self) -> Option<String> {
+        self.log_out_failed.get()
+    }
+
     /// Logs in: the server answers the access token and sets the refresh cookie.
     pub async fn log_in(self, credentials: &Credentials) -> Result<(), ApiError> {
         let response = api::session_log_in(credentials).await?;
         self.username.set(Some(credentials.username.clone()));
+        self.learn_times(&response);
         self.activate(response.access.clone());
         self.tell_other_tabs(&Message::Access {
             access: response.access,
             username: Some(credentials.username.clone()),
+            times: self.times.get_untracked(),
         });
         Ok(())
     }
 
     /// Logs out: the server revokes the session (and this access token) and clears the
-    /// cookie; the other tabs end too.
-    pub async fn log_out(self) {
-        // Even if the server cannot be reached, the session ends here.
-        let _ = api::session_log_out(self.access.get_untracked()).await;
+    /// cookie; the other tabs end too. Only the server can end the session: while it cannot be
+    /// reached, the session stays (its cookie would still work) and the log out is tried again
+    /// every few seconds, saying so, until it gets through or the session ends otherwise.
+    /// `confirmed` runs once the server has ended it, just before this tab's session ends (to
+    /// leave a page that needs a session first).
+    pub async fn log_out(self, confirmed: impl FnOnce()) {
+        loop {
+            match api::session_log_out(self.access.get_untracked()).await {
+                Ok(()) => break,
+                Err(error) if error.status().is_none_or(|status| status >= 500) => {
+                    self.log_out_failed.set(Some(
+                        "Could not reach the server: your session is still open there. \
+                         Trying again…"
+                            .to_owned(),
+                    ));
+                    sleep(LOG_OUT_RETRY).await;
+                    if !self.is_active_untracked() {
+                        self.log_out_failed.set(None);
+                        return;
+                    }
+                }
+                // Refused (the session had already ended there): nothing is left to end.
+                Err(_) => break,
+            }
+        }
+        self.log_out_failed.set(None);
+        confirmed();
         self.end(EndReason::LoggedOut);
         self.tell_other_tabs(&Message::Ended {
             reason: EndReason::LoggedOutElsewhere,
         });
+    }
+
+    fn is_active_untracked(self) -> bool {
+        self.phase.get_untracked() == Phase::Active
     }
 
     /// Calls the API with the access token; after a 401, refreshes once and tries again.
@@ -247,7 +327,10 @@ impl Session {
             // Another tab may have refreshed while this one waited for the lock.
             match self.fresher_than(stale.as_deref()) {
                 Some(fresh) => Ok(fresh),
-                None => api::session_refresh().await.map(|r| r.access),
+                None => api::session_refresh().await.map(|response| {
+                    self.learn_times(&response);
+                    response.access
+                }),
             }
         })
         .await;
@@ -258,12 +341,13 @@ impl Session {
                     self.tell_other_tabs(&Message::Access {
                         access: access.clone(),
                         username: self.username.get_untracked(),
+                        times: self.times.get_untracked(),
                     });
                 }
                 Ok(access)
             }
             Err(error) if error.status() == Some(401) => {
-                self.end(EndReason::of(&error));
+                self.end(EndReason::of(&error, self.times.get_untracked()));
                 Err(error)
             }
             // The server cannot be reached: the session stays; the next call tries again.
@@ -282,6 +366,11 @@ impl Session {
         if let Ok(profile) = self.authorized(api::me).await {
             self.username.set(Some(profile.username));
         }
+    }
+
+    fn learn_times(self, response: &SessionResponse) {
+        self.times
+            .set(Some((response.refresh_expires, response.session_expires)));
     }
 
     fn activate(self, access: String) {
@@ -351,9 +440,16 @@ impl Session {
                     return;
                 };
                 match serde_json::from_str(&text) {
-                    Ok(Message::Access { access, username }) => {
+                    Ok(Message::Access {
+                        access,
+                        username,
+                        times,
+                    }) => {
                         if username.is_some() {
                             self.username.set(username);
+                        }
+                        if times.is_some() {
+                            self.times.set(times);
                         }
                         self.activate(access);
                     }
@@ -367,6 +463,19 @@ impl Session {
         on_message.forget();
         self.channel.set_value(Some(channel));
     }
+}
+
+/// Waits `duration` without blocking the page.
+async fn sleep(duration: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                duration.as_millis() as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn had_session() -> bool {

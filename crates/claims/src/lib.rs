@@ -7,6 +7,8 @@
 //!   [`Claims::verify`]);
 //! - [`refusal`]: every reason a token is refused, with simplejwt's message and code
 //!   ([`Refusal`]);
+//! - [`session`]: why a browser session ended ([`SessionEnd`]), the session endpoints' own
+//!   addition;
 //! - the JSON bodies of the API, shaped as `djangorestframework-simplejwt` shapes them.
 //!
 //! Signatures are not checked here (each reader does that with its keys), and nothing here does
@@ -17,12 +19,14 @@ pub mod check;
 pub mod compact;
 pub mod payload;
 pub mod refusal;
+pub mod session;
 
 use std::collections::BTreeMap;
 
 pub use check::{HMAC_ALGORITHMS, Header, KEY_PAIR_ALGORITHMS, Rules, Violation};
 pub use payload::{Claims, MAX_NUMERIC_DATE, MIN_NUMERIC_DATE, Registered, UserId};
 pub use refusal::{NOT_AUTHENTICATED, NOT_VALID_FOR_ANY_TOKEN_TYPE, Refusal};
+pub use session::SessionEnd;
 
 use serde::{Deserialize, Serialize};
 
@@ -91,12 +95,19 @@ pub struct RefreshResponse {
     pub refresh: Option<String>,
 }
 
-/// `POST /api/session/` and `POST /api/session/refresh/` success body: the access token (the
-/// refresh token travels in an HttpOnly cookie the page cannot read).
+/// `POST /api/session/` and `POST /api/session/refresh/` success body: the access token, and
+/// when the session's refresh token and the session itself end. The refresh token travels in
+/// an HttpOnly cookie the page cannot read, so the page learns its times here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessResponse {
+pub struct SessionResponse {
     /// A new access token.
     pub access: String,
+    /// When the refresh token in the cookie expires (a NumericDate): the session ends then
+    /// unless refreshed before.
+    pub refresh_expires: i64,
+    /// When the session ends however often it is refreshed (its family's lifetime; the refresh
+    /// token's expiry without families).
+    pub session_expires: i64,
 }
 
 /// `POST /api/password/change/` request body (the server reads the passwords as secrets, as
@@ -194,6 +205,9 @@ pub struct ErrorBody {
     /// Per token class reasons, on a 401 from a protected endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<TokenMessage>>,
+    /// Why the session ended, on a 401 from a session endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<SessionEnd>,
     /// Field errors: field name to messages (`non_field_errors` for the body as a whole).
     #[serde(flatten)]
     pub fields: BTreeMap<String, Vec<String>>,

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::api;
 use crate::app::page;
 use crate::session::Session;
+use crate::{clock, jwt};
 
 /// The Hello page.
 #[component]
@@ -82,7 +83,21 @@ pub fn Hello() -> impl IntoView {
             <pre><code id="curl-command">{curl}</code></pre>
             <button id="copy-curl" type="button" on:click=copy>"Copy"</button>
             <span id="copied" class="copied" role="status">{move || copied.get()}</span>
-            <p class="hint">"The access token expires in minutes; this command stops working then."</p>
+            <p id="curl-expiry" class="hint">{move || match session.access().as_deref().and_then(jwt::expiry) {
+                Some(exp) => format!(
+                    "This command works until {}, when the access token it carries expires (its exp); \
+                     the page refreshes its own token before then.",
+                    clock::from_numeric_date(exp)
+                ),
+                None => "The command carries the access token, and stops working when it expires.".to_owned(),
+            }}</p>
+            <p id="session-times" class="hint">{move || session.times().map(|(refresh, session_end)| format!(
+                "Your session's refresh token, in a cookie this page cannot read, lasts until {} \
+                 and is replaced at each refresh; the session ends at {} however often it is \
+                 refreshed.",
+                clock::from_numeric_date(refresh),
+                clock::from_numeric_date(session_end)
+            ))}</p>
         </section>
     }
 }

@@ -64,7 +64,7 @@ pub fn Login() -> impl IntoView {
             Ok(())
         }
     };
-    let log_out = move |_| spawn_local(session.log_out());
+    let log_out = move |_| spawn_local(session.log_out(|| ()));
     view! {
         <h1 tabindex="-1">"Log in"</h1>
         <Show when=move || session.is_active()>

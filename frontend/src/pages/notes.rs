@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
 use crate::app::page;
+use crate::clock;
 use crate::jwt;
 use crate::session::Session;
 
@@ -113,7 +114,7 @@ pub fn Notes() -> impl IntoView {
                         <ul id="notes-list">
                             {list.into_iter().map(|note| view! {
                                 <li data-id=note.id>
-                                    <time datetime=note.created.clone()>{local_time(&note.created)}</time>
+                                    <time datetime=note.created.clone()>{clock::from_iso(&note.created)}</time>
                                     " "{note.text}
                                 </li>
                             }).collect_view()}
@@ -135,18 +136,4 @@ pub fn Notes() -> impl IntoView {
             </form>
         </Show>
     }
-}
-
-/// `iso` (UTC, as the notes service writes it) in the reader's time zone and words, such as
-/// "6 Dec 2026, 15:04"; `iso` itself when the browser cannot read it.
-fn local_time(iso: &str) -> String {
-    let date = js_sys::Date::new(&iso.into());
-    if date.get_time().is_nan() {
-        return iso.to_owned();
-    }
-    let options = js_sys::Object::new();
-    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    }
-    date.to_locale_string("default", &options).into()
 }

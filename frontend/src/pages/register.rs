@@ -24,7 +24,7 @@ pub fn Register() -> impl IntoView {
             Ok(())
         }
     };
-    let log_out = move |_| spawn_local(session.log_out());
+    let log_out = move |_| spawn_local(session.log_out(|| ()));
     view! {
         <h1 tabindex="-1">"Register"</h1>
         <Show when=move || session.is_active()>

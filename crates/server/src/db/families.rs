@@ -49,6 +49,18 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason stored as `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Reuse,
+            Self::Logout,
+            Self::LogoutAll,
+            Self::PasswordChange,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == name)
+    }
+
     /// The name stored in `token_families.reason`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use apikit::HttpError;
-use claims::Refusal;
+use claims::{Refusal, SessionEnd};
 
 use crate::services::ServiceError;
 
@@ -18,6 +18,15 @@ pub enum ApiError {
     /// A request refused before any service ran: its body, its headers, its path.
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// A session endpoint's refusal of a session that ended, with why: the refusal's own answer
+    /// and a machine-readable `reason` beside it.
+    #[error("{refused}")]
+    SessionEnded {
+        /// The refusal, answered as everywhere else.
+        refused: Box<ApiError>,
+        /// Why the session ended.
+        reason: SessionEnd,
+    },
     /// 503: the notes service, which [`crate::routes::notes`] forwards to in development, did
     /// not answer (the cause is logged).
     #[error("Service temporarily unavailable.")]
@@ -29,6 +38,7 @@ impl ApiError {
     fn answer(&self) -> HttpError {
         match self {
             Self::Http(error) => error.clone(),
+            Self::SessionEnded { refused, .. } => refused.answer(),
             Self::NotesUnavailable(_) => HttpError::Unavailable,
             Self::Service(service) => match service {
                 ServiceError::Invalid(fields) => HttpError::Invalid(fields.clone()),
@@ -96,7 +106,13 @@ impl ResponseError for ApiError {
         self.log();
         // The WWW-Authenticate header of 401s is added by `apikit::error::www_authenticate`,
         // with the configured header type.
-        self.answer().error_response()
+        let answer = self.answer();
+        let Self::SessionEnded { reason, .. } = self else {
+            return answer.error_response();
+        };
+        let mut body = answer.body();
+        body["reason"] = serde_json::json!(reason);
+        HttpResponse::build(answer.status_code()).json(body)
     }
 }
 

@@ -3,12 +3,13 @@
 //! JavaScript never sees it; the JSON body carries the access token alone.
 
 use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use apikit::bearer::access_token;
 use apikit::log::client_of;
 use apikit::{HttpError, RequestData};
-use claims::{AccessResponse, RefreshRequest};
+use claims::{RefreshRequest, SessionResponse};
 use serde::Serialize;
 use serde_json::json;
 
@@ -31,14 +32,10 @@ pub async fn log_in(
     let now = now();
     let user = tokens::check_credentials(&state, data.read()?, client_of(&req), now).await?;
     let pair = tokens::start_session(&state, &user, now).await?;
+    let body = session_response(&state, pair.access, &pair.refresh, now).await?;
     let lifetime = state.tokens.settings().refresh_token_lifetime;
     let cookie = refresh_cookie(&req, pair.refresh, lifetime);
-    Ok(no_store_with_cookie(
-        &AccessResponse {
-            access: pair.access,
-        },
-        cookie,
-    ))
+    Ok(no_store_with_cookie(&body, cookie))
 }
 
 /// `POST /api/session/refresh/` (with the cookie) → 200 `{"access"}` and the rotated cookie.
@@ -52,16 +49,38 @@ pub async fn refresh(
         Ok(None) => return Err(ApiError::Http(HttpError::NotAuthenticated)),
         Err(two) => return Ok(clearing_cookie(&req, two)),
     };
-    let refreshed = tokens::refresh(&state, RefreshRequest { refresh }, now()).await?;
-    let body = AccessResponse {
-        access: refreshed.access,
+    let now = now();
+    let request = RefreshRequest {
+        refresh: refresh.clone(),
     };
+    let refreshed = match tokens::refresh(&state, request, now).await {
+        Ok(refreshed) => refreshed,
+        Err(refused) => return Err(with_session_end(&state, &refresh, refused, now).await),
+    };
+    // Without rotation the cookie keeps the token it has.
+    let in_cookie = refreshed.refresh.as_deref().unwrap_or(&refresh);
+    let body = session_response(&state, refreshed.access, in_cookie, now).await?;
     Ok(match refreshed.refresh {
         Some(rotated) => {
             let lifetime = state.tokens.settings().refresh_token_lifetime;
             no_store_with_cookie(&body, refresh_cookie(&req, rotated, lifetime))
         }
         None => no_store(&body),
+    })
+}
+
+/// The session endpoints' 200: `access`, and when the session of the cookie's `refresh` ends.
+async fn session_response(
+    state: &AppState,
+    access: String,
+    refresh: &str,
+    now: i64,
+) -> Result<SessionResponse, ApiError> {
+    let (refresh_expires, session_expires) = tokens::session_times(state, refresh, now).await?;
+    Ok(SessionResponse {
+        access,
+        refresh_expires,
+        session_expires,
     })
 }
 
@@ -91,6 +110,28 @@ pub async fn log_out(
         tokens::deny_access_token(&state, &access, now).await?;
     }
     Ok(no_store_with_cookie(&json!({}), cleared_cookie(&req)))
+}
+
+/// A refused refresh, with why the session ended when the refusal is a 401 and the reason can
+/// be told.
+async fn with_session_end(
+    state: &AppState,
+    refresh: &str,
+    refused: ServiceError,
+    now: i64,
+) -> ApiError {
+    let refused = ApiError::from(refused);
+    if refused.status_code() != StatusCode::UNAUTHORIZED {
+        return refused;
+    }
+    match tokens::session_end(state, refresh, now).await {
+        Ok(Some(reason)) => ApiError::SessionEnded {
+            refused: Box::new(refused),
+            reason,
+        },
+        // The refusal stands without a reason; a database that cannot say why is no worse.
+        Ok(None) | Err(_) => refused,
+    }
 }
 
 /// `error`'s answer, clearing this host's session cookie.

@@ -13,7 +13,8 @@
 use std::net::IpAddr;
 
 use claims::{
-    Credentials, RefreshRequest, RefreshResponse, Refusal, TokenPair, TokenType, VerifyRequest,
+    Credentials, RefreshRequest, RefreshResponse, Refusal, SessionEnd, TokenPair, TokenType,
+    VerifyRequest,
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Digest;
@@ -272,6 +273,82 @@ async fn refresh_in_family(
         }
     }
     Err(Refusal::Blacklisted.into())
+}
+
+/// Why the session of `refresh`, a refresh token the session endpoints just refused, ended,
+/// when it can be told: the family's revocation reason, its lifetime, or the account's
+/// deactivation. `None` for a token that names no session this server knows (garbage, forged,
+/// merely expired, or from before families).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn session_end(
+    state: &AppState,
+    refresh: &str,
+    now: i64,
+) -> Result<Option<SessionEnd>, ServiceError> {
+    let payload = match state.tokens.decode(refresh, now) {
+        Ok(payload) => payload,
+        // A session's last refresh token expires with the session: read it as of just before
+        // its expiry (its signature checked all the same) to tell whether the session did.
+        Err(Refusal::Expired) => {
+            match expiry_of(refresh).and_then(|exp| state.tokens.decode(refresh, exp - 1).ok()) {
+                Some(payload) => payload,
+                None => return Ok(None),
+            }
+        }
+        Err(_) => return Ok(None),
+    };
+    let user = match user_id(&payload, &state.tokens.settings().user_id_claim) {
+        Some(UserIdClaim::Id(id)) => state.view.user(id).await?,
+        _ => None,
+    };
+    if user.as_ref().is_some_and(|user| !user.is_active) {
+        return Ok(Some(SessionEnd::Deactivated));
+    }
+    let Some(family_id) = family_of(state, &payload) else {
+        return Ok(None);
+    };
+    let id = family_id.clone();
+    let Some(family) = state.db.run(move |conn| families::find(conn, &id)).await? else {
+        return Ok(None);
+    };
+    let reason = match family.reason.as_deref().and_then(Reason::from_name) {
+        Some(Reason::Reuse) => SessionEnd::Replayed,
+        Some(Reason::Logout) => SessionEnd::LoggedOut,
+        Some(Reason::LogoutAll) => SessionEnd::LoggedOutEverywhere,
+        Some(Reason::PasswordChange) => SessionEnd::PasswordChanged,
+        None if family.expires_at.and_utc().timestamp() <= now => SessionEnd::SessionTooOld,
+        // A family left alone whose user's sessions were all ended: only a deactivation does
+        // that (logging out everywhere and password changes revoke the families too).
+        None if user.is_some_and(|user| user.ended_sessions_include(payload.iat)) => {
+            SessionEnd::Deactivated
+        }
+        None => return Ok(None),
+    };
+    Ok(Some(reason))
+}
+
+/// When the session of `refresh` (a refresh token this server just issued or accepted) ends:
+/// its own expiry, and its family's, which rotation never extends.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn session_times(
+    state: &AppState,
+    refresh: &str,
+    now: i64,
+) -> Result<(i64, i64), ServiceError> {
+    let payload = state.tokens.decode(refresh, now)?;
+    let refresh_expires = payload.exp.unwrap_or(now);
+    let Some(family_id) = family_of(state, &payload) else {
+        return Ok((refresh_expires, refresh_expires));
+    };
+    let family = load_family(state, &family_id).await?;
+    Ok((refresh_expires, family.expires_at.and_utc().timestamp()))
+}
+
+/// The `exp` a token's payload states, read without checking anything.
+fn expiry_of(token: &str) -> Option<i64> {
+    let parts = claims::compact::split(token).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&parts.payload).ok()?;
+    claims["exp"].as_i64()
 }
 
 /// Whether presenting `jti` is a client retrying the rotation that made the family's current

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 every_database!(
-    logging_in_sets_an_httponly_strict_cookie_and_answers_only_the_access_token,
+    logging_in_sets_an_httponly_strict_cookie_and_answers_the_access_token_and_the_session_times,
+    refreshing_tells_the_new_refresh_tokens_expiry_and_the_same_session_end,
     the_cookie_is_secure_unless_plain_http_reaches_a_loopback_address,
     the_cookie_is_secure_behind_a_tls_proxy,
     refreshing_with_the_cookie_rotates_it,
@@ -21,7 +22,37 @@ every_database!(
     wrong_credentials_are_the_usual_401,
     a_tossed_second_refresh_cookie_is_refused_and_this_hosts_cookie_cleared,
     a_clients_own_forwarding_headers_do_not_pass_the_origin_check,
+    a_session_ended_by_logging_out_everywhere_says_so,
+    a_session_ended_by_a_password_change_elsewhere_says_so,
+    a_session_of_a_deactivated_account_says_so,
+    a_session_past_its_family_lifetime_says_it_is_too_old,
+    the_token_endpoints_answer_a_replay_as_simplejwt_does_without_a_reason,
 );
+
+/// A session endpoint's 401 for a session that ended: simplejwt's body, and why.
+fn session_ended(detail: &str, reason: &str) -> Value {
+    let mut body = token_not_valid(detail);
+    body["reason"] = json!(reason);
+    body
+}
+
+/// Logs `username` in through the session endpoint; returns the refresh cookie and the access
+/// token.
+async fn session_of(app: &TestApp, username: &str) -> (String, String) {
+    let response = session_post(
+        app,
+        "/api/session/",
+        None,
+        &json!({"username": username, "password": PASSWORD}),
+    )
+    .await;
+    let refresh = cookie_value(&set_cookie(&response));
+    let access = json_body(response, 200).await["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (refresh, access)
+}
 
 /// `POST path` as the frontend sends it: JSON, `X-Requested-With`, and the cookie if any.
 async fn session_post(app: &TestApp, path: &str, cookie: Option<&str>, body: &Value) -> Response {
@@ -64,7 +95,7 @@ fn cookie_value(set_cookie: &str) -> String {
         .to_owned()
 }
 
-async fn logging_in_sets_an_httponly_strict_cookie_and_answers_only_the_access_token(
+async fn logging_in_sets_an_httponly_strict_cookie_and_answers_the_access_token_and_the_session_times(
     backend: Backend,
 ) {
     let app = TestApp::spawn_with(&backend, &[]).await;
@@ -81,7 +112,14 @@ async fn logging_in_sets_an_httponly_strict_cookie_and_answers_only_the_access_t
     assert_eq!(response.headers()["Cache-Control"], "no-store");
     let body = json_body(response, 200).await;
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["access"]);
+    assert_eq!(keys, ["access", "refresh_expires", "session_expires"]);
+    let refresh_claims = payload_of(&refresh);
+    assert_eq!(body["refresh_expires"], refresh_claims["exp"]);
+    // The family's lifetime, a week by default, from the same moment as the day of the token.
+    assert_eq!(
+        body["session_expires"].as_i64().unwrap(),
+        refresh_claims["iat"].as_i64().unwrap() + 7 * 24 * 60 * 60
+    );
     assert_eq!(
         app.get_as("/hello/", body["access"].as_str().unwrap())
             .await
@@ -143,7 +181,23 @@ async fn refreshing_with_the_cookie_rotates_it(backend: Backend) {
     assert_ne!(second, first);
     let body = json_body(response, 200).await;
     assert!(body["access"].is_string(), "{body}");
-    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+}
+
+async fn refreshing_tells_the_new_refresh_tokens_expiry_and_the_same_session_end(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let login = log_in(&app).await;
+    let first = cookie_value(&set_cookie(&login));
+    let logged_in = json_body(login, 200).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let response = session_post(&app, "/api/session/refresh/", Some(&first), &json!({})).await;
+
+    let second = cookie_value(&set_cookie(&response));
+    let body = json_body(response, 200).await;
+    assert_eq!(body["refresh_expires"], payload_of(&second)["exp"]);
+    assert!(body["refresh_expires"].as_i64() > logged_in["refresh_expires"].as_i64());
+    assert_eq!(body["session_expires"], logged_in["session_expires"]);
 }
 
 async fn a_replayed_cookie_ends_the_session(backend: Backend) {
@@ -154,11 +208,16 @@ async fn a_replayed_cookie_ends_the_session(backend: Backend) {
 
     let replay = session_post(&app, "/api/session/refresh/", Some(&first), &json!({})).await;
 
-    assert_json(replay, 401, token_not_valid("Token is blacklisted")).await;
+    assert_json(
+        replay,
+        401,
+        session_ended("Token is blacklisted", "replayed"),
+    )
+    .await;
     assert_json(
         session_post(&app, "/api/session/refresh/", Some(&second), &json!({})).await,
         401,
-        token_not_valid("Token is blacklisted"),
+        session_ended("Token is blacklisted", "replayed"),
     )
     .await;
 }
@@ -195,6 +254,90 @@ async fn logging_out_clears_the_cookie_and_revokes_the_session(backend: Backend)
     .await;
     assert_json(
         session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        401,
+        session_ended("Token is blacklisted", "logged_out"),
+    )
+    .await;
+}
+
+async fn a_session_ended_by_logging_out_everywhere_says_so(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+    let (refresh, _) = session_of(&app, "ada").await;
+    let elsewhere = app.obtain_pair("ada", PASSWORD).await;
+
+    assert_eq!(
+        app.log_out_everywhere(&elsewhere.access).await.status(),
+        200
+    );
+
+    assert_json(
+        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        401,
+        session_ended("Token is blacklisted", "logged_out_everywhere"),
+    )
+    .await;
+}
+
+async fn a_session_ended_by_a_password_change_elsewhere_says_so(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+    let (refresh, _) = session_of(&app, "ada").await;
+    let elsewhere = app.obtain_pair("ada", PASSWORD).await;
+
+    let changed = app
+        .change_password(&elsewhere.access, PASSWORD, "a-whole-new-passphrase")
+        .await;
+    assert_eq!(changed.status(), 200);
+
+    assert_json(
+        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        401,
+        session_ended("Token is blacklisted", "password_changed"),
+    )
+    .await;
+}
+
+async fn a_session_of_a_deactivated_account_says_so(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+    let (refresh, _) = session_of(&app, "ada").await;
+
+    app.deactivate("ada");
+
+    assert_json(
+        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        401,
+        json!({
+            "detail": "No active account found for the given token.",
+            "reason": "deactivated",
+        }),
+    )
+    .await;
+}
+
+async fn a_session_past_its_family_lifetime_says_it_is_too_old(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[("JWT_REFRESH_FAMILY_LIFETIME", "1")]).await;
+    app.create_user("ada", PASSWORD);
+    let (refresh, _) = session_of(&app, "ada").await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    assert_json(
+        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        401,
+        session_ended("Token is expired", "session_too_old"),
+    )
+    .await;
+}
+
+async fn the_token_endpoints_answer_a_replay_as_simplejwt_does_without_a_reason(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let first = app.user_with_tokens().await;
+    assert_eq!(app.refresh(&first.refresh).await.status(), 200);
+
+    assert_json(
+        app.refresh(&first.refresh).await,
         401,
         token_not_valid("Token is blacklisted"),
     )

@@ -140,6 +140,8 @@ pub struct ServerProcess {
     pub base: String,
     /// Everything it has logged so far.
     pub log: Arc<Mutex<String>>,
+    /// The settings it was started with, for a restart.
+    settings: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -153,47 +155,74 @@ impl ServerProcess {
                 dist.display()
             );
         }
-        start_twice("the server", || Self::start_once(&dist, settings))
+        start_twice("the server", || Self::start_once(settings))
     }
 
-    fn start_once(dist: &Path, settings: &[(&str, &str)]) -> Result<Self> {
+    fn start_once(settings: &[(&str, &str)]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (child, base) = Self::spawn(dir.path(), &settings, "127.0.0.1:0", &log)?;
+        let server = Self {
+            child,
+            base,
+            log,
+            settings,
+            _dir: dir,
+        };
+        server.wait_until_healthy()?;
+        Ok(server)
+    }
+
+    /// Runs `server serve` in `dir`, listening on `bind`; returns it and its base URL once it
+    /// says where it listens.
+    fn spawn(
+        dir: &Path,
+        settings: &[(String, String)],
+        bind: &str,
+        log: &Arc<Mutex<String>>,
+    ) -> Result<(Child, String)> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
             .arg("serve")
-            .current_dir(dir.path())
-            .env("FRONTEND_DIR", dist)
+            .current_dir(dir)
+            .env("FRONTEND_DIR", workspace_root().join("dist"))
             .env("DATABASE_URL", "sqlite://db.sqlite3")
-            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("BIND_ADDR", bind)
             .env("BCRYPT_COST", "4")
             .env("RUST_LOG", "info")
-            .envs(settings.iter().copied())
+            .envs(settings.iter().map(|(name, value)| (name, value)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .context("starting the server binary")?;
-        let log = Arc::new(Mutex::new(String::new()));
-        let base = match read_announced(
+        match read_announced(
             child.stderr.take().expect("piped"),
             "serving the API at ",
             Duration::from_secs(20),
             log.clone(),
         ) {
-            Ok(base) => base,
+            Ok(base) => Ok((child, base)),
             Err(error) => {
-                let why = post_mortem(&mut child, &log);
+                let why = post_mortem(&mut child, log);
                 let _ = child.kill();
                 let _ = child.wait();
                 bail!("the server did not say where it listens ({error}); it {why}");
             }
-        };
-        let server = Self {
-            child,
-            base,
-            log,
-            _dir: dir,
-        };
-        server.wait_until_healthy()?;
-        Ok(server)
+        }
+    }
+
+    /// Starts it again after [`stop`](Self::stop): the same port, directory (database and
+    /// key) and settings, as a server that came back.
+    pub fn restart(&mut self) -> Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let bind = format!("127.0.0.1:{}", self.port());
+        let (child, _) = Self::spawn(self._dir.path(), &self.settings, &bind, &self.log)?;
+        self.child = child;
+        self.wait_until_healthy()
     }
 
     /// Waits (up to 10 s) until `GET /healthz` answers 200 (asked with the binary's own

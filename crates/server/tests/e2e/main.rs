@@ -10,4 +10,5 @@ mod deployment;
 mod docs;
 mod exercises;
 mod notes;
+mod session_endings;
 mod stack;
