@@ -2,8 +2,8 @@
 //! Paths are relative to the page's origin: the server (or nginx) serves both.
 
 use claims::{
-    Credentials, ErrorBody, HelloResponse, NewNote, Note, RegisteredUser, SessionResponse,
-    UserProfile, VerifyRequest,
+    Credentials, ErrorBody, HelloResponse, NewNote, Note, PasswordChange, RegisteredUser,
+    SessionResponse, UserProfile, VerifyRequest,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -86,6 +86,26 @@ pub async fn session_refresh() -> Result<SessionResponse, ApiError> {
 /// cookie cleared.
 pub async fn session_log_out(access: Option<String>) -> Result<(), ApiError> {
     session_post::<(), serde_json::Value>("/api/session/logout/", None, access.as_deref())
+        .await
+        .map(drop)
+}
+
+/// `POST /api/session/password/`: change the password with `access`; every other session
+/// ends, and this one goes on in a new cookie.
+pub async fn session_change_password(
+    access: String,
+    change: PasswordChange,
+) -> Result<SessionResponse, ApiError> {
+    session_post("/api/session/password/", Some(&change), Some(&access)).await
+}
+
+/// `POST /api/logout/all/`: every session of the user ends, on every device.
+pub async fn log_out_everywhere(access: String) -> Result<(), ApiError> {
+    let request = Request::post("/api/logout/all/")
+        .header("Authorization", &format!("Bearer {access}"))
+        .build()
+        .map_err(|error| ApiError::Unexpected(error.to_string()))?;
+    read::<serde_json::Value>(request.send().await)
         .await
         .map(drop)
 }

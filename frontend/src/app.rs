@@ -9,7 +9,8 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
 use crate::pages::{
-    hello::Hello, home::Home, inspector::Inspector, login::Login, notes::Notes, register::Register,
+    account::Account, hello::Hello, home::Home, inspector::Inspector, login::Login, notes::Notes,
+    register::Register,
 };
 use crate::session::{EndReason, Phase, Session};
 
@@ -19,17 +20,22 @@ pub fn App() -> impl IntoView {
     provide_context(Session::start());
     view! {
         <Router>
+            <a class="skip-link" id="skip-link" href="#main" on:click=skip_to_content>
+                "Skip to content"
+            </a>
             <header>
                 <Nav/>
             </header>
-            <main id="main">
+            <main id="main" tabindex="-1">
                 <SessionEnded/>
+                <SessionNotice/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/register") view=Register/>
                     <Route path=path!("/login") view=Login/>
                     <Route path=path!("/hello") view=|| view! { <Protected><Hello/></Protected> }/>
                     <Route path=path!("/notes") view=|| view! { <Protected><Notes/></Protected> }/>
+                    <Route path=path!("/account") view=|| view! { <Protected><Account/></Protected> }/>
                     <Route path=path!("/inspector") view=Inspector/>
                 </Routes>
             </main>
@@ -42,6 +48,17 @@ pub fn App() -> impl IntoView {
                 </p>
             </footer>
         </Router>
+    }
+}
+
+/// Moves the keyboard focus to the page's content (the router would take `#main` for a
+/// navigation).
+fn skip_to_content(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    if let Ok(Some(main)) = document().query_selector("main")
+        && let Ok(main) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(main)
+    {
+        let _ = main.focus();
     }
 }
 
@@ -124,7 +141,10 @@ fn Nav() -> impl IntoView {
                 <li><A href="/hello">"Hello"</A></li>
                 <li><A href="/notes">"Notes"</A></li>
                 <li><A href="/inspector">"Token inspector"</A></li>
-                <Show when=move || !session.is_active()>
+                <Show
+                    when=move || !session.is_active()
+                    fallback=|| view! { <li><A href="/account">"Account"</A></li> }
+                >
                     <li><A href="/register">"Register"</A></li>
                     <li><A href="/login">"Log in"</A></li>
                 </Show>
@@ -164,6 +184,24 @@ fn SessionEnded() -> impl IntoView {
             })
         }
         _ => None,
+    }
+}
+
+/// What happened to the session without ending it (a password changed, in this tab or
+/// another), until it is dismissed.
+#[component]
+fn SessionNotice() -> impl IntoView {
+    let session = Session::get();
+    move || {
+        session.notice().map(|notice| {
+            view! {
+                <div id="session-notice" class="notice" role="status">
+                    <p>{notice}</p>
+                    <button id="session-notice-dismiss" type="button"
+                        on:click=move |_| session.dismiss_notice()>"Dismiss"</button>
+                </div>
+            }
+        })
     }
 }
 

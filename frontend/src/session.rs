@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use claims::{Credentials, Refusal, SessionEnd, SessionResponse};
+use claims::{Credentials, PasswordChange, Refusal, SessionEnd, SessionResponse};
 use futures_util::lock::Mutex;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -28,6 +28,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::{clock, jwt};
+
+/// What a tab of this browser says after its password changed.
+const PASSWORD_CHANGED: &str = "Your password was changed. Every other browser and device was \
+                                logged out; this browser's tabs carry on.";
 
 /// How long to wait before trying a log out that could not reach the server again.
 const LOG_OUT_RETRY: Duration = Duration::from_secs(3);
@@ -157,6 +161,11 @@ enum Message {
     },
     /// The session ended there.
     Ended { reason: EndReason },
+    /// The password was changed there: the session goes on with this access token.
+    PasswordChanged {
+        access: String,
+        times: Option<(i64, i64)>,
+    },
 }
 
 /// Shared, copyable handle to the session; provided as context by the app.
@@ -170,6 +179,8 @@ pub struct Session {
     times: RwSignal<Option<(i64, i64)>>,
     /// Why the last log out could not reach the server, while it is retried.
     log_out_failed: RwSignal<Option<String>>,
+    /// Something the user should know about their session that did not end it.
+    notice: RwSignal<Option<String>>,
     timer: StoredValue<Option<TimeoutHandle>>,
     /// The tab's own refresh lock; the Web Lock covers the other tabs.
     refreshing: StoredValue<Rc<Mutex<()>>, LocalStorage>,
@@ -185,6 +196,7 @@ impl Session {
             username: RwSignal::new(None),
             times: RwSignal::new(None),
             log_out_failed: RwSignal::new(None),
+            notice: RwSignal::new(None),
             timer: StoredValue::new(None),
             refreshing: StoredValue::new_local(Rc::new(Mutex::new(()))),
             channel: StoredValue::new_local(None),
@@ -237,6 +249,43 @@ impl Session {
     /// When the session's refresh token and the session itself end, as the server last said.
     pub fn times(&self) -> Option<(i64, i64)> {
         self.times.get()
+    }
+
+    /// Something to know about the session that did not end it (a password changed).
+    pub fn notice(&self) -> Option<String> {
+        self.notice.get()
+    }
+
+    /// Forgets the notice once read.
+    pub fn dismiss_notice(&self) {
+        self.notice.set(None);
+    }
+
+    /// Changes the password. Every other browser and device is logged out; this browser's
+    /// session goes on in the new cookie the server sets, its tabs too.
+    pub async fn change_password(self, change: PasswordChange) -> Result<(), ApiError> {
+        let response = self
+            .authorized(move |access| api::session_change_password(access, change.clone()))
+            .await?;
+        self.learn_times(&response);
+        self.activate(response.access.clone());
+        self.notice.set(Some(PASSWORD_CHANGED.to_owned()));
+        self.tell_other_tabs(&Message::PasswordChanged {
+            access: response.access,
+            times: self.times.get_untracked(),
+        });
+        Ok(())
+    }
+
+    /// Logs out everywhere: every session of the account ends, on every browser and device,
+    /// this one included.
+    pub async fn log_out_everywhere(self) -> Result<(), ApiError> {
+        self.authorized(api::log_out_everywhere).await?;
+        self.end(EndReason::LoggedOutEverywhere);
+        self.tell_other_tabs(&Message::Ended {
+            reason: EndReason::LoggedOutEverywhere,
+        });
+        Ok(())
     }
 
     /// Why logging out has not reached the server yet, while it is being retried.
@@ -454,6 +503,11 @@ impl Session {
                         self.activate(access);
                     }
                     Ok(Message::Ended { reason }) => self.end(reason),
+                    Ok(Message::PasswordChanged { access, times }) => {
+                        self.times.set(times);
+                        self.activate(access);
+                        self.notice.set(Some(PASSWORD_CHANGED.to_owned()));
+                    }
                     Err(_) => {}
                 }
             },

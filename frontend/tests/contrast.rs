@@ -91,6 +91,37 @@ fn text_colours_reach_4_5_to_1_on_every_background_they_are_used_on() {
     assert!(failures.is_empty(), "below 4.5:1: {failures:?}");
 }
 
+/// The colour variable the CSS rule for `selector` draws its `border` with.
+fn border_variable_of(selector: &str) -> String {
+    let rule = STYLE
+        .split(&format!("{selector} {{"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no rule for {selector}"))
+        .split('}')
+        .next()
+        .unwrap();
+    let border = rule
+        .split(';')
+        .find_map(|declaration| declaration.trim().strip_prefix("border:"))
+        .unwrap_or_else(|| panic!("{selector} sets no border"));
+    border
+        .split("var(--")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("{selector}'s border is not a palette colour: {border}"))
+        .to_owned()
+}
+
+#[test]
+fn input_borders_reach_3_to_1_on_every_background() {
+    let palette = palette();
+    let border = border_variable_of("input, textarea");
+    for background in ["paper", "panel"] {
+        let ratio = contrast(palette[&border], palette[background]);
+        assert!(ratio >= 3.0, "--{border} on --{background}: {ratio:.2}:1");
+    }
+}
+
 #[test]
 fn the_focus_ring_reaches_3_to_1_on_every_background() {
     let palette = palette();

@@ -81,9 +81,10 @@ where
     }
 }
 
-/// A labelled field with the server's messages for it underneath.
+/// A labelled field with the server's messages for it underneath: `name` is the field's id
+/// and the name the server gives its errors under.
 #[component]
-fn Field(
+pub fn Field(
     name: &'static str,
     label: &'static str,
     kind: &'static str,

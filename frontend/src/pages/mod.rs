@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod account;
 pub mod form;
 pub mod hello;
 pub mod home;

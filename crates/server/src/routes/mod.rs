@@ -44,6 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(post::<()>("/api/session/refresh/", &SESSION_REFRESH).to(session::refresh))
         .service(post::<()>("/api/session/logout/", &SESSION_LOGOUT).to(session::log_out))
         .service(
+            protected_post::<PasswordChange>("/api/session/password/", &SESSION_PASSWORD)
+                .to(session::change_password),
+        )
+        .service(
             protected_post::<()>("/api/logout/all/", &LOGOUT_ALL).to(account::log_out_everywhere),
         )
         .service(
@@ -100,17 +104,22 @@ const REGISTER: View = View {
 const SESSION: View = View {
     name: "Session",
     description: "Logs a browser in: the access token in the answer, the refresh token in an\nHttpOnly cookie. Needs X-Requested-With: XMLHttpRequest.",
-    read_only: &["access"],
+    read_only: &["access", "refresh_expires", "session_expires"],
 };
 const SESSION_REFRESH: View = View {
     name: "Session Refresh",
     description: "Trades the session cookie's refresh token for a new access token, and\nrotates the cookie.",
-    read_only: &["access"],
+    read_only: &["access", "refresh_expires", "session_expires"],
 };
 const SESSION_LOGOUT: View = View {
     name: "Session Logout",
     description: "Ends the browser session: its token family is revoked and the cookie\ncleared.",
     read_only: &[],
+};
+const SESSION_PASSWORD: View = View {
+    name: "Session Password",
+    description: "Changes the password for the browser; every other session ends, and this\none goes on in a new cookie.",
+    read_only: &["access", "refresh_expires", "session_expires"],
 };
 const LOGOUT_ALL: View = View {
     name: "Logout All",

@@ -8,7 +8,7 @@ use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use apikit::bearer::access_token;
 use apikit::log::client_of;
-use apikit::{HttpError, RequestData};
+use apikit::{AuthenticatedBody, HttpError, RequestData};
 use claims::{RefreshRequest, SessionResponse};
 use serde::Serialize;
 use serde_json::json;
@@ -16,11 +16,12 @@ use serde_json::json;
 use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
+use crate::http::extractor::AuthenticatedUser;
 use crate::http::session::{
     check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
 };
 use crate::routes::token::no_store;
-use crate::services::{AppState, ServiceError, tokens};
+use crate::services::{AppState, ServiceError, accounts, tokens};
 
 /// `POST /api/session/` `{"username", "password"}` → 200 `{"access"}` and the refresh cookie.
 pub async fn log_in(
@@ -132,6 +133,27 @@ async fn with_session_end(
         // The refusal stands without a reason; a database that cannot say why is no worse.
         Ok(None) | Err(_) => refused,
     }
+}
+
+/// `POST /api/session/password/` `{"old_password", "new_password"}` with the access token →
+/// 200 `{"access", "refresh_expires", "session_expires"}` and a new cookie: the password change
+/// of `/api/password/change/` for the browser, whose page never holds a refresh token. Every
+/// other session ends, this browser's old cookie included; the new cookie carries on.
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    AuthenticatedBody(AuthenticatedUser(user), data): AuthenticatedBody<AuthenticatedUser>,
+) -> Result<HttpResponse, ApiError> {
+    check_same_origin(&req)?;
+    let request = data.read_keeping_whitespace(&["old_password", "new_password"])?;
+    let now = now();
+    let pair = accounts::change_password(&state, &user, request, now).await?;
+    let body = session_response(&state, pair.access, &pair.refresh, now).await?;
+    let lifetime = state.tokens.settings().refresh_token_lifetime;
+    Ok(no_store_with_cookie(
+        &body,
+        refresh_cookie(&req, pair.refresh, lifetime),
+    ))
 }
 
 /// `error`'s answer, clearing this host's session cookie.

@@ -318,6 +318,19 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST /api/session/password/` as the browser sends it (`X-Requested-With`), with
+    /// `access`, from `old` to `new`.
+    pub async fn session_change_password(&self, access: &str, old: &str, new: &str) -> Response {
+        self.client
+            .post(self.url("/api/session/password/"))
+            .header("X-Requested-With", "XMLHttpRequest")
+            .bearer_auth(access)
+            .json(&json!({"old_password": old, "new_password": new}))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `POST /api/register/` with these credentials.
     pub async fn register(&self, username: &str, password: &str) -> Response {
         self.post_json(

@@ -27,6 +27,9 @@ every_database!(
     a_session_of_a_deactivated_account_says_so,
     a_session_past_its_family_lifetime_says_it_is_too_old,
     the_token_endpoints_answer_a_replay_as_simplejwt_does_without_a_reason,
+    a_password_change_in_the_session_sets_a_new_cookie_and_ends_every_other_session,
+    a_wrong_old_password_in_the_session_is_djangos_400_and_keeps_the_cookie,
+    a_session_password_change_without_x_requested_with_is_forbidden,
 );
 
 /// A session endpoint's 401 for a session that ended: simplejwt's body, and why.
@@ -340,6 +343,91 @@ async fn the_token_endpoints_answer_a_replay_as_simplejwt_does_without_a_reason(
         app.refresh(&first.refresh).await,
         401,
         token_not_valid("Token is blacklisted"),
+    )
+    .await;
+}
+
+async fn a_password_change_in_the_session_sets_a_new_cookie_and_ends_every_other_session(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+    let (old_cookie, access) = session_of(&app, "ada").await;
+    let elsewhere = app.obtain_pair("ada", PASSWORD).await;
+
+    let response = app
+        .session_change_password(&access, PASSWORD, "a-whole-new-passphrase")
+        .await;
+
+    let new_cookie = cookie_value(&set_cookie(&response));
+    assert_ne!(new_cookie, old_cookie);
+    assert_eq!(response.headers()["Cache-Control"], "no-store");
+    let body = json_body(response, 200).await;
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["access", "refresh_expires", "session_expires"]);
+    assert_eq!(
+        app.get_as("/hello/", body["access"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+    assert_json(
+        session_post(&app, "/api/session/refresh/", Some(&old_cookie), &json!({})).await,
+        401,
+        session_ended("Token is blacklisted", "password_changed"),
+    )
+    .await;
+    assert_eq!(app.refresh(&elsewhere.refresh).await.status(), 401);
+    assert_eq!(
+        session_post(&app, "/api/session/refresh/", Some(&new_cookie), &json!({}))
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn a_wrong_old_password_in_the_session_is_djangos_400_and_keeps_the_cookie(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+    let (cookie, access) = session_of(&app, "ada").await;
+
+    let response = app
+        .session_change_password(&access, "not-the-password", "a-whole-new-passphrase")
+        .await;
+
+    assert!(response.headers().get("Set-Cookie").is_none());
+    assert_json(
+        response,
+        400,
+        json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]}),
+    )
+    .await;
+    assert_eq!(
+        session_post(&app, "/api/session/refresh/", Some(&cookie), &json!({}))
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn a_session_password_change_without_x_requested_with_is_forbidden(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    app.create_user("ada", PASSWORD);
+    let (_, access) = session_of(&app, "ada").await;
+
+    let response = app
+        .client
+        .post(app.url("/api/session/password/"))
+        .bearer_auth(&access)
+        .json(&json!({"old_password": PASSWORD, "new_password": "a-whole-new-passphrase"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_json(
+        response,
+        403,
+        json!({"detail": "CSRF Failed: the X-Requested-With: XMLHttpRequest header is missing."}),
     )
     .await;
 }

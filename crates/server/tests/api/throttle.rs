@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 every_database!(
+    guessing_the_old_password_through_the_session_counts_with_the_api_alike,
     guessing_the_old_password_is_throttled_after_five_wrong_guesses,
     guessing_a_password_at_log_in_is_throttled_per_username_and_address,
     a_successful_log_in_forgets_the_failures,
@@ -60,6 +61,29 @@ async fn guessing_the_old_password_is_throttled_after_five_wrong_guesses(backend
 
     // Even the right password: a stolen access token buys five guesses, not a takeover.
     assert_throttled(app.change_password(&pair.access, PASSWORD, NEW).await, 900).await;
+}
+
+async fn guessing_the_old_password_through_the_session_counts_with_the_api_alike(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let pair = app.user_with_tokens().await;
+    for _ in 0..3 {
+        let guess = app.session_change_password(&pair.access, WRONG, NEW).await;
+        assert_eq!(guess.status(), 400);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            app.change_password(&pair.access, WRONG, NEW).await.status(),
+            400
+        );
+    }
+
+    // One count for every path that checks the old password.
+    assert_throttled(
+        app.session_change_password(&pair.access, PASSWORD, NEW)
+            .await,
+        900,
+    )
+    .await;
 }
 
 async fn guessing_a_password_at_log_in_is_throttled_per_username_and_address(backend: Backend) {

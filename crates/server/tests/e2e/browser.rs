@@ -445,6 +445,92 @@ async fn copy_falls_back_to_selecting_the_command_without_a_clipboard() {
     .await;
 }
 
+/// The id or text of the element that has the keyboard focus.
+async fn focused(browser: &Browser) -> Result<String> {
+    let focused = browser
+        .driver
+        .execute(
+            "const e = document.activeElement; return e.id || e.tagName;",
+            vec![],
+        )
+        .await?;
+    Ok(focused.json().as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn the_first_tab_stop_skips_to_the_content() {
+    run("skip-link", &[], async |browser, server| {
+        browser.open(&server.url("/inspector")).await?;
+        browser.element(By::Tag("h1")).await?;
+
+        browser
+            .driver
+            .active_element()
+            .await?
+            .send_keys(thirtyfour::Key::Tab)
+            .await?;
+        ensure!(
+            focused(browser).await? == "skip-link",
+            "the first stop is {}",
+            focused(browser).await?
+        );
+        let link = browser.element(By::Id("skip-link")).await?;
+        ensure!(link.text().await? == "Skip to content");
+        ensure!(
+            link.rect().await?.x >= 0.0,
+            "the focused link is off screen"
+        );
+
+        link.send_keys(thirtyfour::Key::Enter).await?;
+        wait_until(
+            "the focus on the content",
+            Duration::from_secs(5),
+            || async {
+                match focused(browser).await {
+                    Ok(id) if id == "main" => Ok(()),
+                    Ok(other) => Err(other),
+                    Err(error) => Err(error.to_string()),
+                }
+            },
+        )
+        .await?;
+        ensure!(
+            browser.driver.current_url().await?.path() == "/inspector",
+            "the link navigated away"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_navigation_does_not_shift_when_the_current_page_changes() {
+    run("nav-shift", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "ada").await?;
+        let positions = async || -> Result<Vec<(String, f64, f64)>> {
+            let mut all = Vec::new();
+            for link in browser.driver.find_all(By::Css("nav a")).await? {
+                let rect = link.rect().await?;
+                all.push((link.text().await?, rect.x, rect.width));
+            }
+            Ok(all)
+        };
+        let on_hello = positions().await?;
+
+        for (page, path) in [("Notes", "/notes"), ("Token inspector", "/inspector")] {
+            browser.click_link(page).await?;
+            browser.wait_for_path(path).await?;
+            let here = positions().await?;
+            ensure!(
+                here == on_hello,
+                "on {path}: {here:?}, on /hello: {on_hello:?}"
+            );
+        }
+        Ok(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_navigation_sets_the_title_and_moves_focus_to_the_heading() {
     run("titles", &[], async |browser, server| {
@@ -765,7 +851,7 @@ async fn deny_access_token(server: &ServerProcess, access: &str) -> Result<()> {
 
 /// Clicks "Call again" on the Hello page and waits for the greeting of that call (not the one
 /// shown before it).
-async fn call_again_and_wait_for_the_greeting(browser: &Browser) -> Result<()> {
+pub async fn call_again_and_wait_for_the_greeting(browser: &Browser) -> Result<()> {
     let shown = browser.element(By::Id("hello-message")).await?;
     let previous: u32 = shown.attr("data-call").await?.unwrap_or_default().parse()?;
     browser.click("call-again").await?;

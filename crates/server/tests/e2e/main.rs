@@ -5,6 +5,7 @@ mod harness;
 #[path = "../support/postgres.rs"]
 mod postgres;
 
+mod account;
 mod browser;
 mod deployment;
 mod docs;
