@@ -252,6 +252,46 @@ pub fn findings(token: &DecodedToken, now: i64, server_alg: Option<&str>) -> Vec
     found
 }
 
+/// What the signature of a token signed with `alg` is, and who can make and check it.
+pub fn explain_signature(alg: &str) -> String {
+    let (what, key) = match alg {
+        "HS256" | "HS384" | "HS512" => (
+            format!("an HMAC-SHA{} of the first two parts", &alg[2..]),
+            "under the server's secret key: only a holder of that one key can make or check it.",
+        ),
+        "ES256" | "ES384" => (
+            format!(
+                "an ECDSA signature (P-{}, SHA-{}) of the first two parts",
+                &alg[2..],
+                &alg[2..]
+            ),
+            "made with the server's private key; anyone can check it with the public key at \
+             /.well-known/jwks.json.",
+        ),
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => (
+            format!(
+                "an RSA signature (SHA-{}) of the first two parts",
+                &alg[2..]
+            ),
+            "made with the server's private key; anyone can check it with the public key at \
+             /.well-known/jwks.json.",
+        ),
+        "EdDSA" => (
+            "an Ed25519 signature of the first two parts".to_owned(),
+            "made with the server's private key; anyone can check it with the public key at \
+             /.well-known/jwks.json.",
+        ),
+        none if none.eq_ignore_ascii_case("none") => {
+            return "none at all: an unsigned token, which anyone can make.".to_owned();
+        }
+        other => (
+            format!("made with {other:?}"),
+            "an algorithm this server does not use, so it refuses the token.",
+        ),
+    };
+    format!("{what}, {key}")
+}
+
 /// "3m 02s".
 pub fn duration(seconds: i64) -> String {
     let seconds = seconds.abs();
@@ -358,6 +398,19 @@ mod tests {
             findings(&decoded, NOW, Some("HS256")),
             [Finding::NoExpiry, Finding::NoId, Finding::NoTokenType]
         );
+    }
+
+    #[test]
+    fn the_signature_is_explained_for_the_tokens_own_algorithm() {
+        assert!(explain_signature("HS256").starts_with("an HMAC-SHA256 of the first two parts"));
+        assert!(explain_signature("HS512").starts_with("an HMAC-SHA512"));
+        assert!(explain_signature("ES256").starts_with("an ECDSA signature (P-256, SHA-256)"));
+        assert!(explain_signature("RS256").starts_with("an RSA signature (SHA-256)"));
+        assert!(explain_signature("EdDSA").starts_with("an Ed25519 signature"));
+        assert!(explain_signature("ES256").contains("/.well-known/jwks.json"));
+        assert!(!explain_signature("HS256").contains("public key"));
+        assert!(explain_signature("nOnE").starts_with("none at all"));
+        assert!(explain_signature("XY1").contains("does not use"));
     }
 
     #[test]

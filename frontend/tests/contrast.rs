@@ -74,7 +74,7 @@ fn text_colours_reach_4_5_to_1_on_every_background_they_are_used_on() {
         "payload",
         "signature",
     ] {
-        for background in ["paper", "panel"] {
+        for background in ["paper", "panel", "highlight"] {
             let ratio = contrast(colour(text), colour(background));
             if ratio < 4.5 {
                 failures.push(format!("--{text} on --{background}: {ratio:.2}:1"));

@@ -35,14 +35,21 @@ enum Verdict {
     Accepted,
     AcceptedForRefreshOnly,
     Refused(String),
+    /// The server refused a token this page changed one claim of: the lesson of the signature.
+    Tampered(String),
     Unreachable(String),
 }
 
 impl Verdict {
-    fn of(outcome: Result<(), ApiError>, is_refresh: bool) -> Self {
+    fn of(outcome: Result<(), ApiError>, is_refresh: bool, changed: Option<&str>) -> Self {
         match outcome {
             Ok(()) if is_refresh => Self::AcceptedForRefreshOnly,
             Ok(()) => Self::Accepted,
+            Err(ApiError::Refused { body, .. })
+                if Refusal::of_body(&body) == Some(Refusal::Invalid) && changed.is_some() =>
+            {
+                Self::Tampered(changed.unwrap_or_default().to_owned())
+            }
             Err(ApiError::Refused { body, .. }) => Self::Refused(explain_refusal(&body)),
             Err(error) => Self::Unreachable(error.message()),
         }
@@ -58,6 +65,11 @@ impl Verdict {
                                              the signature and claims, yet /hello/ needs an \
                                              access token and refuses this one."
                 .to_owned(),
+            Self::Tampered(claim) => format!(
+                "The server refuses it: \"Token is invalid\". You changed {claim}; the signature \
+                 was made over the old payload, so it no longer matches. Only the holder of the \
+                 key can sign a new one."
+            ),
             Self::Refused(why) | Self::Unreachable(why) => why.clone(),
         }
     }
@@ -117,13 +129,19 @@ pub fn Inspector() -> impl IntoView {
         let token = jwt::decode(&access).ok()?;
         token.header.get("alg")?.as_str().map(str::to_owned)
     });
+    // Whole seconds: the checks run again as the clock passes exp or nbf, not every tick.
+    let second = Memo::new(move |_| (now.get() / 1000.0) as i64);
     let found = Memo::new(move |_| match decoded.get() {
-        Some(Ok(token)) => jwt::findings(
-            &token,
-            (now.get_untracked() / 1000.0) as i64,
-            server_alg.get().as_deref(),
-        ),
+        Some(Ok(token)) => jwt::findings(&token, second.get(), server_alg.get().as_deref()),
         _ => Vec::new(),
+    });
+    // The claim "Change a claim" changed, while its token is the one shown.
+    let changed = RwSignal::new(None::<(String, String)>);
+    let changed_claim = Memo::new(move |_| {
+        changed
+            .get()
+            .filter(|(token, _)| *token == text.get())
+            .map(|(_, claim)| claim)
     });
 
     let verdict = RwSignal::new(None::<Verdict>);
@@ -134,18 +152,22 @@ pub fn Inspector() -> impl IntoView {
     let verify = move || {
         let token = text.get_untracked().trim().to_owned();
         let is_refresh = found.get_untracked().contains(&Finding::RefreshToken);
+        let changed = changed_claim.get_untracked();
         verdict.set(Some(Verdict::Checking));
         spawn_local(async move {
-            verdict.set(Some(Verdict::of(api::verify(&token).await, is_refresh)));
+            let outcome = api::verify(&token).await;
+            verdict.set(Some(Verdict::of(outcome, is_refresh, changed.as_deref())));
         });
     };
     let tamper = move |_| {
         if let Some(Ok(token)) = decoded.get_untracked() {
-            let changed = match token.payload.get("user_id") {
+            let other_user = match token.payload.get("user_id") {
                 Some(Value::String(id)) => Value::String(format!("{id}0")),
                 _ => Value::String("2".to_owned()),
             };
-            source.set(Source::Own(jwt::tampered(&token, "user_id", changed)));
+            let forged = jwt::tampered(&token, "user_id", other_user);
+            source.set(Source::Own(forged.clone()));
+            changed.set(Some((forged, "user_id".to_owned())));
             verify();
         }
     };
@@ -180,12 +202,23 @@ pub fn Inspector() -> impl IntoView {
             prop:value=move || text.get()
             on:input=move |ev| source.set(Source::Own(event_target_value(&ev)))
         ></textarea>
+        <div class="verify">
+            <button id="verify-button" type="button" disabled=move || text.get().trim().is_empty()
+                on:click=move |_| verify()>
+                "Verify with the server"
+            </button>
+            <button id="tamper-button" type="button" disabled=move || !matches!(decoded.get(), Some(Ok(_)))
+                on:click=tamper>
+                "Change a claim (user_id) and verify"
+            </button>
+            <p id="verify-result" role="status">{move || verdict.get().map(|v| v.text())}</p>
+        </div>
         {move || match decoded.get() {
             None => ().into_any(),
             Some(Err(not_a_jwt)) => view! {
                 <p id="inspector-error" class="form-error" role="alert">{not_a_jwt.explain()}</p>
             }.into_any(),
-            Some(Ok(token)) => view! { <Decoded token=token now=now/> }.into_any(),
+            Some(Ok(token)) => view! { <Decoded token=token now=now changed=changed_claim/> }.into_any(),
         }}
         <section class="checks" aria-labelledby="checks-heading"
             hidden=move || !matches!(decoded.get(), Some(Ok(_)))>
@@ -201,17 +234,6 @@ pub fn Inspector() -> impl IntoView {
                 }}
             </ul>
         </section>
-        <div class="verify">
-            <button id="verify-button" type="button" disabled=move || text.get().trim().is_empty()
-                on:click=move |_| verify()>
-                "Verify with the server"
-            </button>
-            <button id="tamper-button" type="button" disabled=move || !matches!(decoded.get(), Some(Ok(_)))
-                on:click=tamper>
-                "Change user_id and verify"
-            </button>
-            <p id="verify-result" role="status">{move || verdict.get().map(|v| v.text())}</p>
-        </div>
         <aside class="where">
             <h2>"Where this page keeps your tokens"</h2>
             <p>
@@ -227,7 +249,17 @@ pub fn Inspector() -> impl IntoView {
 
 /// A decoded token: parts, header, claims and countdown.
 #[component]
-fn Decoded(token: DecodedToken, now: RwSignal<f64>) -> impl IntoView {
+fn Decoded(
+    token: DecodedToken,
+    now: RwSignal<f64>,
+    changed: Memo<Option<String>>,
+) -> impl IntoView {
+    let alg = token
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let [header_part, payload_part, signature_part] = token.parts.clone();
     let exp = token.payload.get("exp").and_then(Value::as_i64);
     let header_rows = token
@@ -255,8 +287,10 @@ fn Decoded(token: DecodedToken, now: RwSignal<f64>) -> impl IntoView {
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
+            let claim = name.clone();
+            let is_changed = move || changed.get().as_deref() == Some(claim.as_str());
             view! {
-                <tr data-claim=name.clone()>
+                <tr data-claim=name.clone() class:changed=is_changed>
                     <th scope="row"><code>{name.clone()}</code></th>
                     <td class="claim-value"><code>{shown}</code>{when}</td>
                     <td>{jwt::explain(name)}</td>
@@ -297,10 +331,10 @@ fn Decoded(token: DecodedToken, now: RwSignal<f64>) -> impl IntoView {
                 <table><tbody>{claim_rows}</tbody></table>
             </section>
         </div>
-        <p class="hint">
+        <p id="signature-hint" class="hint">
             <span class="signature-text">"Signature"</span>
-            ": for HS256, an HMAC-SHA256 of the first two parts under the server's secret key. "
-            "Change one character of the header or payload and the server refuses the token."
+            ": " {jwt::explain_signature(&alg)} " "
+            "Change one character of the header or payload and the signature no longer matches."
         </p>
     }
 }

@@ -58,6 +58,11 @@ async fn published_within(app: &TestApp, expected: &[&str], deadline: Duration) 
     }
 }
 
+/// The `kid` a token's header names.
+fn kid_of(token: &str) -> String {
+    header_of(token)["kid"].as_str().expect("a kid").to_owned()
+}
+
 /// The private key of `kid` in the key directory.
 fn directory_key(dir: &Path, kid: &str) -> jsonwebtoken::EncodingKey {
     let pem = std::fs::read(dir.join(format!("{kid}.pem"))).expect("the key file");
@@ -228,10 +233,7 @@ async fn a_rotation_signs_with_the_new_key_and_old_tokens_verify_until_it_is_ret
     let dir = tempfile::tempdir().unwrap();
     let app = es256_app(dir.path()).await;
     let before = app.user_with_tokens().await;
-    let old = header_of(&before.access)["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old = kid_of(&before.access);
 
     let new = keyset::add_key(dir.path(), Algorithm::ES256).unwrap();
     published_within(&app, &[&old, &new], Duration::from_secs(10)).await;
@@ -267,10 +269,7 @@ async fn a_running_server_refuses_a_retired_keys_tokens_within_the_reload_period
     let dir = tempfile::tempdir().unwrap();
     let app = es256_app(dir.path()).await;
     let before = app.user_with_tokens().await;
-    let old = header_of(&before.access)["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old = kid_of(&before.access);
     keyset::add_key(dir.path(), Algorithm::ES256).unwrap();
 
     keyset::retire_key(dir.path(), &old).unwrap();
@@ -369,7 +368,7 @@ async fn an_hs256_token_keyed_with_the_public_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = es256_app(dir.path()).await;
     let pair = app.user_with_tokens().await;
-    let kid = header_of(&pair.access)["kid"].as_str().unwrap().to_owned();
+    let kid = kid_of(&pair.access);
     let public_pem = p256_public_pem(&jwks(&app).await["keys"][0]);
     let claims = payload_of(&pair.access);
 
@@ -402,7 +401,7 @@ async fn a_token_without_a_kid_is_refused_by_a_key_directory() {
     let dir = tempfile::tempdir().unwrap();
     let app = es256_app(dir.path()).await;
     let pair = app.user_with_tokens().await;
-    let kid = header_of(&pair.access)["kid"].as_str().unwrap().to_owned();
+    let kid = kid_of(&pair.access);
     let token = sign_raw(
         &json!({"alg": "ES256", "typ": "JWT"}),
         &payload_of(&pair.access),

@@ -39,6 +39,11 @@ fn session_ended(detail: &str, reason: &str) -> Value {
     body
 }
 
+/// `POST /api/session/refresh/` with `cookie`, as the frontend sends it.
+async fn refresh_session(app: &TestApp, cookie: &str) -> Response {
+    session_post(app, "/api/session/refresh/", Some(cookie), &json!({})).await
+}
+
 /// Logs `username` in through the session endpoint; returns the refresh cookie and the access
 /// token.
 async fn session_of(app: &TestApp, username: &str) -> (String, String) {
@@ -178,7 +183,7 @@ async fn refreshing_with_the_cookie_rotates_it(backend: Backend) {
     let app = TestApp::spawn_with(&backend, &[]).await;
     let first = cookie_value(&set_cookie(&log_in(&app).await));
 
-    let response = session_post(&app, "/api/session/refresh/", Some(&first), &json!({})).await;
+    let response = refresh_session(&app, &first).await;
 
     let second = cookie_value(&set_cookie(&response));
     assert_ne!(second, first);
@@ -194,7 +199,7 @@ async fn refreshing_tells_the_new_refresh_tokens_expiry_and_the_same_session_end
     let logged_in = json_body(login, 200).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
-    let response = session_post(&app, "/api/session/refresh/", Some(&first), &json!({})).await;
+    let response = refresh_session(&app, &first).await;
 
     let second = cookie_value(&set_cookie(&response));
     let body = json_body(response, 200).await;
@@ -206,10 +211,10 @@ async fn refreshing_tells_the_new_refresh_tokens_expiry_and_the_same_session_end
 async fn a_replayed_cookie_ends_the_session(backend: Backend) {
     let app = TestApp::spawn_with(&backend, &[]).await;
     let first = cookie_value(&set_cookie(&log_in(&app).await));
-    let rotated = session_post(&app, "/api/session/refresh/", Some(&first), &json!({})).await;
+    let rotated = refresh_session(&app, &first).await;
     let second = cookie_value(&set_cookie(&rotated));
 
-    let replay = session_post(&app, "/api/session/refresh/", Some(&first), &json!({})).await;
+    let replay = refresh_session(&app, &first).await;
 
     assert_json(
         replay,
@@ -218,7 +223,7 @@ async fn a_replayed_cookie_ends_the_session(backend: Backend) {
     )
     .await;
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&second), &json!({})).await,
+        refresh_session(&app, &second).await,
         401,
         session_ended("Token is blacklisted", "replayed"),
     )
@@ -256,7 +261,7 @@ async fn logging_out_clears_the_cookie_and_revokes_the_session(backend: Backend)
     )
     .await;
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        refresh_session(&app, &refresh).await,
         401,
         session_ended("Token is blacklisted", "logged_out"),
     )
@@ -275,7 +280,7 @@ async fn a_session_ended_by_logging_out_everywhere_says_so(backend: Backend) {
     );
 
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        refresh_session(&app, &refresh).await,
         401,
         session_ended("Token is blacklisted", "logged_out_everywhere"),
     )
@@ -294,7 +299,7 @@ async fn a_session_ended_by_a_password_change_elsewhere_says_so(backend: Backend
     assert_eq!(changed.status(), 200);
 
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        refresh_session(&app, &refresh).await,
         401,
         session_ended("Token is blacklisted", "password_changed"),
     )
@@ -309,7 +314,7 @@ async fn a_session_of_a_deactivated_account_says_so(backend: Backend) {
     app.deactivate("ada");
 
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        refresh_session(&app, &refresh).await,
         401,
         json!({
             "detail": "No active account found for the given token.",
@@ -327,7 +332,7 @@ async fn a_session_past_its_family_lifetime_says_it_is_too_old(backend: Backend)
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
 
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&refresh), &json!({})).await,
+        refresh_session(&app, &refresh).await,
         401,
         session_ended("Token is expired", "session_too_old"),
     )
@@ -372,18 +377,13 @@ async fn a_password_change_in_the_session_sets_a_new_cookie_and_ends_every_other
         200
     );
     assert_json(
-        session_post(&app, "/api/session/refresh/", Some(&old_cookie), &json!({})).await,
+        refresh_session(&app, &old_cookie).await,
         401,
         session_ended("Token is blacklisted", "password_changed"),
     )
     .await;
     assert_eq!(app.refresh(&elsewhere.refresh).await.status(), 401);
-    assert_eq!(
-        session_post(&app, "/api/session/refresh/", Some(&new_cookie), &json!({}))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(refresh_session(&app, &new_cookie).await.status(), 200);
 }
 
 async fn a_wrong_old_password_in_the_session_is_djangos_400_and_keeps_the_cookie(backend: Backend) {
@@ -402,12 +402,7 @@ async fn a_wrong_old_password_in_the_session_is_djangos_400_and_keeps_the_cookie
         json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]}),
     )
     .await;
-    assert_eq!(
-        session_post(&app, "/api/session/refresh/", Some(&cookie), &json!({}))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(refresh_session(&app, &cookie).await.status(), 200);
 }
 
 async fn a_session_password_change_without_x_requested_with_is_forbidden(backend: Backend) {

@@ -665,7 +665,7 @@ async fn the_jwt_io_example_is_explained_and_refused_as_invalid() {
 }
 
 #[tokio::test]
-async fn a_tampered_user_id_is_refused_in_one_click() {
+async fn a_tampered_user_id_is_highlighted_and_its_refusal_explained() {
     run("inspector-tampered", &[], async |browser, server| {
         register_and_log_in(browser, &server.base, "ada").await?;
         browser.click_link("Token inspector").await?;
@@ -675,14 +675,19 @@ async fn a_tampered_user_id_is_refused_in_one_click() {
 
         browser
             .text_of("verify-result", |t| {
-                t.starts_with("The server refuses this token: \"Token is invalid\".")
+                t == "The server refuses it: \"Token is invalid\". You changed user_id; the \
+                      signature was made over the old payload, so it no longer matches. Only \
+                      the holder of the key can sign a new one."
             })
             .await?;
-        let user_id = browser
-            .element(By::Css("tr[data-claim='user_id'] .claim-value"))
-            .await?
-            .text()
-            .await?;
+        let row = browser.element(By::Css("tr[data-claim='user_id']")).await?;
+        ensure!(
+            row.class_name()
+                .await?
+                .is_some_and(|class| class.contains("changed")),
+            "the changed claim is not highlighted"
+        );
+        let user_id = row.find(By::Css(".claim-value")).await?.text().await?;
         ensure!(user_id == "10", "user_id shows {user_id:?}");
         save_for_book(browser, "inspector-tampered").await
     })
@@ -810,7 +815,7 @@ pub async fn shown_access_token(browser: &Browser) -> Result<String> {
 }
 
 /// The `jti` the inspector shows, once it shows a token.
-async fn shown_jti(browser: &Browser) -> Result<String> {
+pub async fn shown_jti(browser: &Browser) -> Result<String> {
     let cell = browser
         .element(By::Css("tr[data-claim='jti'] .claim-value"))
         .await?;

@@ -10,6 +10,7 @@ mod browser;
 mod deployment;
 mod docs;
 mod exercises;
+mod inspector;
 mod notes;
 mod session_endings;
 mod stack;
