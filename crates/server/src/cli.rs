@@ -287,7 +287,14 @@ fn change_password(
     let hash = hasher
         .hash(password.expose_secret())
         .map_err(|error| Failure::runtime(error.to_string()))?;
-    accounts::set_password_ending_sessions(&mut conn, user.id, &hash, now())?;
+    let changed =
+        accounts::set_password_ending_sessions(&mut conn, user.id, &user.password, &hash, now())?;
+    if changed.is_none() {
+        return Err(Failure::runtime(format!(
+            "the password of {:?} changed while this command ran; run it again",
+            user.username
+        )));
+    }
     println!(
         "Password changed for user {:?}; every session of theirs ended.",
         user.username

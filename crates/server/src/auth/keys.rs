@@ -23,6 +23,10 @@ use crate::configuration::{ConfigError, Settings};
 /// The shortest HMAC key accepted, in bytes.
 pub const MIN_HMAC_KEY_BYTES: usize = 32;
 
+/// The longest HMAC key accepted, in bytes: far beyond any key's use (HMAC hashes a longer
+/// one down first), and short enough to check at once.
+pub const MAX_HMAC_KEY_BYTES: usize = 4096;
+
 /// The keys tokens are signed and checked with.
 pub struct SigningKeys {
     /// The key that signs, and every key that verifies.
@@ -123,11 +127,12 @@ pub fn load(settings: &Settings) -> Result<SigningKeys, ConfigError> {
 
 fn checked_secret(variable: &'static str, key: &SecretString) -> Result<SecretString, ConfigError> {
     let key = key.expose_secret();
-    if key.len() < MIN_HMAC_KEY_BYTES {
+    if !(MIN_HMAC_KEY_BYTES..=MAX_HMAC_KEY_BYTES).contains(&key.len()) {
         return Err(ConfigError::new(
             variable,
             format!(
-                "a key of at least {MIN_HMAC_KEY_BYTES} bytes (make one with: openssl rand -hex 32)"
+                "a key of {MIN_HMAC_KEY_BYTES} to {MAX_HMAC_KEY_BYTES} bytes (make one with: \
+                 openssl rand -hex 32)"
             ),
             format!("a key of {} bytes", key.len()),
         ));
@@ -150,8 +155,15 @@ fn development_key(path: &Path) -> Result<(SecretString, KeyOrigin), ConfigError
             format!("{} ({why})", path.display()),
         )
     };
-    match std::fs::read_to_string(path) {
-        Ok(contents) => {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let contents = String::from_utf8(bytes).map_err(|_| {
+                ConfigError::new(
+                    "SECRET_KEY_FILE",
+                    "a key written as text (openssl rand -hex 32 writes one)",
+                    format!("{} (raw bytes, not text)", path.display()),
+                )
+            })?;
             let key = SecretString::from(contents.trim());
             let key = checked_secret("SECRET_KEY_FILE", &key)?;
             Ok((key, KeyOrigin::DevelopmentFile(path.to_owned())))
@@ -217,7 +229,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             error.to_string(),
-            "SECRET_KEY: expected a key of at least 32 bytes (make one with: openssl rand -hex 32), got \"a key of 9 bytes\""
+            "SECRET_KEY: expected a key of 32 to 4096 bytes (make one with: openssl rand -hex 32), got \"a key of 9 bytes\""
         );
     }
 
@@ -246,6 +258,36 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "SECRET_KEY_FILE: expected a random key, not a guessable one (make one with: openssl rand -hex 32), got \"a key that repeats a shorter pattern\""
+        );
+    }
+
+    #[test]
+    fn a_development_key_file_of_raw_bytes_is_refused_as_not_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dev-key");
+        std::fs::write(&file, [0xff_u8, 0xfe, 0x00, 0x81].repeat(8)).unwrap();
+        let file_setting = file.to_str().unwrap().to_owned();
+
+        let error = load(&settings(&[("SECRET_KEY_FILE", &file_setting)]))
+            .err()
+            .unwrap();
+
+        assert_eq!(error.variable, "SECRET_KEY_FILE");
+        assert!(
+            error.to_string().contains("a key written as text"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_key_longer_than_4096_bytes_is_refused_before_it_is_scored() {
+        let error = load(&settings(&[("SECRET_KEY", &"ab1".repeat(100_000))]))
+            .err()
+            .unwrap();
+
+        assert_eq!(
+            error.to_string(),
+            "SECRET_KEY: expected a key of 32 to 4096 bytes (make one with: openssl rand -hex 32), got \"a key of 300000 bytes\""
         );
     }
 

@@ -31,12 +31,13 @@ pub struct User {
 
 impl User {
     /// Whether a token issued at `iat` (seconds; a token without one counts as issued at the
-    /// dawn of time) came before the user's sessions were all ended. Times are whole seconds,
-    /// so a token issued in the very second of the revocation survives: the pair a password
-    /// change returns is issued in that second, and must.
+    /// dawn of time) may have come before the user's sessions were all ended. Token times are
+    /// whole seconds, so a token issued in the very second of the revocation counts as ended:
+    /// it may have been issued before it. A session that starts right after waits for the
+    /// second to turn (see `services::tokens::start_session`).
     pub fn ended_sessions_include(&self, iat: Option<i64>) -> bool {
         self.sessions_revoked_at
-            .is_some_and(|at| iat.unwrap_or(i64::MIN) < at.and_utc().timestamp())
+            .is_some_and(|at| iat.unwrap_or(i64::MIN) <= at.and_utc().timestamp())
     }
 }
 
@@ -134,17 +135,23 @@ pub fn end_sessions(conn: &mut AnyConnection, id: i32, now: NaiveDateTime) -> Re
     events::announce(conn, &Event::User(id))
 }
 
-/// Replaces the password hash, and tells the other processes; returns whether the user exists.
+/// Replaces the password hash `old_hash` with `new_hash`, and tells the other processes;
+/// returns whether it did: not when the user is gone, nor when the hash is no longer
+/// `old_hash` (a concurrent change won: the old password this one checked is not the user's
+/// any more).
 pub fn set_password(
     conn: &mut AnyConnection,
     id: i32,
-    password_hash: &str,
+    old_hash: &str,
+    new_hash: &str,
 ) -> Result<bool, DbError> {
     conn.transaction(|conn| {
-        let updated = diesel::update(users::table.find(id))
-            .set(users::password.eq(password_hash))
+        let updated = diesel::update(users::table.find(id).filter(users::password.eq(old_hash)))
+            .set(users::password.eq(new_hash))
             .execute(conn)?;
-        events::announce(conn, &Event::User(id))?;
+        if updated == 1 {
+            events::announce(conn, &Event::User(id))?;
+        }
         Ok(updated == 1)
     })
 }

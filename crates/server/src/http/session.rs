@@ -49,6 +49,19 @@ pub fn check_same_origin(req: &HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// [`check_same_origin`] as an extractor, for a handler whose other extractors (the access
+/// token, the body) must not run before it: put it first among the handler's arguments.
+pub struct SameOrigin;
+
+impl actix_web::FromRequest for SameOrigin {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(check_same_origin(req).map(|()| Self))
+    }
+}
+
 /// The refresh token the request's cookie carries, if any. A request carrying two `refresh`
 /// cookies is refused: a sibling subdomain can set one for this path ("cookie tossing"), and
 /// the browser sends both, in an order the server cannot trust; answering with either could

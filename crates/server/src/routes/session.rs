@@ -18,7 +18,7 @@ use crate::http::HttpSettings;
 use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
 use crate::http::session::{
-    check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
+    SameOrigin, check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
 };
 use crate::routes::token::no_store;
 use crate::services::{AppState, ServiceError, accounts, tokens};
@@ -33,7 +33,7 @@ pub async fn log_in(
     let now = now();
     let user = tokens::check_credentials(&state, data.read()?, client_of(&req), now).await?;
     let pair = tokens::start_session(&state, &user, now).await?;
-    let body = session_response(&state, pair.access, &pair.refresh, now).await?;
+    let body = session_response(&state, pair.access, &pair.refresh).await?;
     let lifetime = state.tokens.settings().refresh_token_lifetime;
     let cookie = refresh_cookie(&req, pair.refresh, lifetime);
     Ok(no_store_with_cookie(&body, cookie))
@@ -60,7 +60,7 @@ pub async fn refresh(
     };
     // Without rotation the cookie keeps the token it has.
     let in_cookie = refreshed.refresh.as_deref().unwrap_or(&refresh);
-    let body = session_response(&state, refreshed.access, in_cookie, now).await?;
+    let body = session_response(&state, refreshed.access, in_cookie).await?;
     Ok(match refreshed.refresh {
         Some(rotated) => {
             let lifetime = state.tokens.settings().refresh_token_lifetime;
@@ -75,9 +75,8 @@ async fn session_response(
     state: &AppState,
     access: String,
     refresh: &str,
-    now: i64,
 ) -> Result<SessionResponse, ApiError> {
-    let (refresh_expires, session_expires) = tokens::session_times(state, refresh, now).await?;
+    let (refresh_expires, session_expires) = tokens::session_times(state, refresh).await?;
     Ok(SessionResponse {
         access,
         refresh_expires,
@@ -140,15 +139,15 @@ async fn with_session_end(
 /// of `/api/password/change/` for the browser, whose page never holds a refresh token. Every
 /// other session ends, this browser's old cookie included; the new cookie carries on.
 pub async fn change_password(
+    _: SameOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
     AuthenticatedBody(AuthenticatedUser(user), data): AuthenticatedBody<AuthenticatedUser>,
 ) -> Result<HttpResponse, ApiError> {
-    check_same_origin(&req)?;
     let request = data.read_keeping_whitespace(&["old_password", "new_password"])?;
     let now = now();
     let pair = accounts::change_password(&state, &user, request, now).await?;
-    let body = session_response(&state, pair.access, &pair.refresh, now).await?;
+    let body = session_response(&state, pair.access, &pair.refresh).await?;
     let lifetime = state.tokens.settings().refresh_token_lifetime;
     Ok(no_store_with_cookie(
         &body,

@@ -109,45 +109,57 @@ pub async fn change_password(
         return Err(ServiceError::Invalid(problems));
     };
     let new_hash = new_hash.map_err(ServiceError::internal)?;
-    let (user_id, hash) = (user.id, new_hash.clone());
+    let (user_id, checked, hash) = (user.id, user.password.clone(), new_hash.clone());
     // Sessions end as the new password is written, not when the request came in: a log in
     // that recorded its session while bcrypt ran here ends too, its access token included.
-    // The pair this session goes on with is issued in that same second, and survives.
     let ended_at = crate::auth::now().max(now);
     let revoked = state
         .db
-        .run(move |conn| set_password_ending_sessions(conn, user_id, &hash, ended_at))
-        .await?;
+        .run(move |conn| set_password_ending_sessions(conn, user_id, &checked, &hash, ended_at))
+        .await?
+        // Another change came first: the old password checked here is no longer the user's.
+        .ok_or_else(|| {
+            ServiceError::Invalid(vec![(
+                "old_password".to_owned(),
+                vec![OLD_PASSWORD_WRONG.to_owned()],
+            )])
+        })?;
     state.view.learn(&Event::User(user.id));
     for family in revoked {
         state.view.learn(&Event::Family(family));
     }
+    // The pair this session goes on with is issued after the second the others ended in.
     let updated = User {
         password: new_hash,
+        sessions_revoked_at: Some(datetime(ended_at)),
         ..user.clone()
     };
     start_session(state, &updated, ended_at).await
 }
 
-/// Sets a new password hash and ends every session of the user, in one transaction; returns
-/// the families it revoked. For the API and the `changepassword` command.
+/// Replaces the password hash `old_hash` with `new_hash` and ends every session of the user,
+/// in one transaction; returns the families it revoked, or `None` (nothing written) when the
+/// hash is no longer `old_hash`. For the API and the `changepassword` command.
 pub fn set_password_ending_sessions(
     conn: &mut AnyConnection,
     user_id: i32,
-    password_hash: &str,
+    old_hash: &str,
+    new_hash: &str,
     now: i64,
-) -> Result<Vec<String>, DbError> {
+) -> Result<Option<Vec<String>>, DbError> {
     use diesel::Connection;
     conn.transaction(|conn| {
-        users::set_password(conn, user_id, password_hash)?;
-        families::revoke_all_of_user(conn, user_id, Reason::PasswordChange, datetime(now))
+        if !users::set_password(conn, user_id, old_hash, new_hash)? {
+            return Ok(None);
+        }
+        families::revoke_all_of_user(conn, user_id, Reason::PasswordChange, datetime(now)).map(Some)
     })
 }
 
 /// Deactivates a user and ends every session of theirs, in one transaction. While inactive,
 /// their tokens are refused as simplejwt refuses them ("User is inactive"); reactivating
 /// (`users::set_active`) does not bring those sessions back: every token issued before the
-/// deactivation stays refused, and the user logs in again. (simplejwt lets a reactivated
+/// deactivation, or in its second, stays refused, and the user logs in again. (simplejwt lets a reactivated
 /// user's tokens work again.)
 pub fn deactivate(conn: &mut AnyConnection, user_id: i32, now: i64) -> Result<(), DbError> {
     use diesel::Connection;

@@ -86,6 +86,7 @@ pub async fn start_session(
     user: &User,
     now: i64,
 ) -> Result<TokenPair, ServiceError> {
+    let now = after_sessions_ended(user, now).await;
     let settings = state.tokens.settings();
     let family = settings.refresh_reuse_detection.then(|| Family {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -120,6 +121,27 @@ pub async fn start_session(
         return Err(ServiceError::NoActiveAccount);
     }
     Ok(pair)
+}
+
+/// `now`, or, when `user`'s sessions were all ended in `now`'s second, the first second after:
+/// a token issued in that second counts as ended (`User::ended_sessions_include`), so a
+/// session starting right after a password change or a log out everywhere waits for the
+/// second to turn (at most about a second; not at all for a mark another clock put further
+/// ahead, whose tokens would be refused however long this waited).
+async fn after_sessions_ended(user: &User, now: i64) -> i64 {
+    let Some(ended) = user.sessions_revoked_at.map(|at| at.and_utc().timestamp()) else {
+        return now;
+    };
+    if now > ended || ended > now + 1 {
+        return now;
+    }
+    loop {
+        let now = crate::auth::now();
+        if now > ended {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Mints a refresh token and its access token for `user` at `now` (in `family`, and ending with
@@ -327,28 +349,35 @@ pub async fn session_end(
     Ok(Some(reason))
 }
 
-/// When the session of `refresh` (a refresh token this server just issued or accepted) ends:
-/// its own expiry, and its family's, which rotation never extends.
+/// When the session of `refresh` ends: its own expiry, and its family's, which rotation never
+/// extends. `refresh` is a token this server has just issued or accepted, so its claims are
+/// read as they stand (a one-second lifetime may have run out since).
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn session_times(
-    state: &AppState,
-    refresh: &str,
-    now: i64,
-) -> Result<(i64, i64), ServiceError> {
-    let payload = state.tokens.decode(refresh, now)?;
-    let refresh_expires = payload.exp.unwrap_or(now);
-    let Some(family_id) = family_of(state, &payload) else {
+pub async fn session_times(state: &AppState, refresh: &str) -> Result<(i64, i64), ServiceError> {
+    let claims = unchecked_claims(refresh).ok_or_else(|| {
+        ServiceError::internal(std::io::Error::other(
+            "a token of this server is unreadable",
+        ))
+    })?;
+    let refresh_expires = claims["exp"].as_i64().unwrap_or_default();
+    let family_id = claims["family_id"].as_str().map(str::to_owned);
+    let Some(family_id) = family_id.filter(|_| state.tokens.settings().refresh_reuse_detection)
+    else {
         return Ok((refresh_expires, refresh_expires));
     };
     let family = load_family(state, &family_id).await?;
     Ok((refresh_expires, family.expires_at.and_utc().timestamp()))
 }
 
+/// The claims of `token`, read without checking anything.
+fn unchecked_claims(token: &str) -> Option<serde_json::Value> {
+    let parts = claims::compact::split(token).ok()?;
+    serde_json::from_slice(&parts.payload).ok()
+}
+
 /// The `exp` a token's payload states, read without checking anything.
 fn expiry_of(token: &str) -> Option<i64> {
-    let parts = claims::compact::split(token).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&parts.payload).ok()?;
-    claims["exp"].as_i64()
+    unchecked_claims(token)?["exp"].as_i64()
 }
 
 /// Whether presenting `jti` is a client retrying the rotation that made the family's current

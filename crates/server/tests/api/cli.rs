@@ -67,7 +67,7 @@ fn a_secret_key_shorter_than_32_bytes_is_refused() {
         message.starts_with("error: SECRET_KEY: expected "),
         "{message}"
     );
-    assert!(message.contains("32 bytes"), "{message}");
+    assert!(message.contains("a key of 32 to 4096 bytes"), "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
 }
 

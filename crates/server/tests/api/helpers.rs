@@ -422,7 +422,7 @@ impl TestApp {
             .expect("cost 4 is valid")
             .hash(password)
             .expect("hashing works");
-        users::set_password(&mut conn, user.id, &hash).expect("update works");
+        users::set_password(&mut conn, user.id, &user.password, &hash).expect("update works");
         self.view.learn(&Event::User(user.id));
     }
 

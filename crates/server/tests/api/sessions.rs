@@ -30,6 +30,7 @@ every_database!(
     a_password_change_in_the_session_sets_a_new_cookie_and_ends_every_other_session,
     a_wrong_old_password_in_the_session_is_djangos_400_and_keeps_the_cookie,
     a_session_password_change_without_x_requested_with_is_forbidden,
+    a_session_password_change_from_another_site_is_refused_before_its_token_is_read,
 );
 
 /// A session endpoint's 401 for a session that ended: simplejwt's body, and why.
@@ -415,6 +416,28 @@ async fn a_session_password_change_without_x_requested_with_is_forbidden(backend
         .post(app.url("/api/session/password/"))
         .bearer_auth(&access)
         .json(&json!({"old_password": PASSWORD, "new_password": "a-whole-new-passphrase"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_json(
+        response,
+        403,
+        json!({"detail": "CSRF Failed: the X-Requested-With: XMLHttpRequest header is missing."}),
+    )
+    .await;
+}
+
+async fn a_session_password_change_from_another_site_is_refused_before_its_token_is_read(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(&backend, &[]).await;
+
+    let response = app
+        .client
+        .post(app.url("/api/session/password/"))
+        .header("Content-Type", "text/plain")
+        .body("not even json")
         .send()
         .await
         .unwrap();
