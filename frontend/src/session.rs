@@ -316,21 +316,24 @@ impl Session {
     pub async fn log_out(self, confirmed: impl FnOnce()) {
         loop {
             match api::session_log_out(self.access.get_untracked()).await {
+                // A 401: the session had already ended there; nothing is left to end.
                 Ok(()) => break,
-                Err(error) if error.status().is_none_or(|status| status >= 500) => {
-                    self.log_out_failed.set(Some(
-                        "Could not reach the server: your session is still open there. \
-                         Trying again…"
-                            .to_owned(),
-                    ));
+                Err(error) if error.status() == Some(401) => break,
+                // Unreachable, overloaded, throttled: the cookie still works there.
+                Err(error) => {
+                    let why = match error {
+                        ApiError::Unreachable => "Could not reach the server".to_owned(),
+                        other => format!("The server did not log you out ({})", other.message()),
+                    };
+                    self.log_out_failed.set(Some(format!(
+                        "{why}: your session is still open there. Trying again…"
+                    )));
                     sleep(LOG_OUT_RETRY).await;
                     if !self.is_active_untracked() {
                         self.log_out_failed.set(None);
                         return;
                     }
                 }
-                // Refused (the session had already ended there): nothing is left to end.
-                Err(_) => break,
             }
         }
         self.log_out_failed.set(None);

@@ -18,7 +18,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::{TokenCodec, datetime, keys, now};
 use crate::configuration::{ConfigError, Settings};
 use crate::db::{self, families, tokens as token_store, users};
-use crate::services::tokens::mint_pair;
+use crate::services::tokens::{self, mint_pair};
 use crate::services::{ServiceError, accounts};
 use crate::startup::Application;
 
@@ -433,6 +433,13 @@ fn print_token(settings: &Settings, username: &str) -> Result<(), Failure> {
     let user = users::find_by_username(&mut conn, username)?
         .filter(|user| user.is_active)
         .ok_or_else(|| Failure::usage(format!("no active user named {username:?}")))?;
+    // Not in the second the user's sessions ended in (a changepassword just before, say): a
+    // token of that second counts as ended.
+    if let Some(ended) = tokens::second_to_wait_out(&user, now()) {
+        while now() <= ended {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
     // A pair outside any family, as simplejwt issues them: logging out revokes just it.
     let (pair, outstanding, _) = mint_pair(&codec, &user, None, now()).map_err(|error| {
         Failure::runtime(format!("cannot sign the token: {}", failure_text(&error)))

@@ -85,9 +85,17 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
             write(&staging.join(name), &read(&asset)?)?;
         }
     }
-    // Swap the finished directory in, so a running server never sees a half-written dist/.
+    // Swap the finished directory in, so a running server never sees a half-written dist/. A
+    // target directory on another file system (CARGO_TARGET_DIR on a tmpfs, say) cannot be
+    // renamed across: the files are copied beside dist/ first, then renamed.
     let _ = fs::remove_dir_all(&dist);
-    fs::rename(&staging, &dist).map_err(|e| format!("cannot move dist/ into place: {e}"))?;
+    if fs::rename(&staging, &dist).is_err() {
+        let beside = root.join(".dist-staging");
+        let _ = fs::remove_dir_all(&beside);
+        copy_dir(&staging, &beside)?;
+        fs::rename(&beside, &dist).map_err(|e| format!("cannot move dist/ into place: {e}"))?;
+        let _ = fs::remove_dir_all(&staging);
+    }
 
     step(&format!(
         "frontend built in {:.1} s: {wasm_name} {} ({} gzip), {js_name} {} ({} gzip)",
@@ -151,6 +159,18 @@ fn gzip_len(bytes: &[u8]) -> usize {
 
 fn kib(bytes: usize) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// Copies the files of `from` (no subfolders: dist/ has none) into a new folder `to`.
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if let Some(name) = path.file_name() {
+            write(&to.join(name), &read(&path)?)?;
+        }
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {

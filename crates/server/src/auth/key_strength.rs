@@ -17,7 +17,8 @@ use crate::auth::password::common_password_rank;
 pub const MIN_KEY_BITS: f64 = 128.0;
 
 /// Keys published as examples in documentation and tutorials, which a guesser tries first:
-/// jwt.io's default HS256 secret, FastAPI's documentation's key, and this book's own.
+/// jwt.io's default HS256 secret, FastAPI's documentation's key, and the passphrase of xkcd's
+/// "password strength" (the key look-alike of this book's sample password).
 const PUBLISHED_KEYS: &[&str] = &[
     "a-string-secret-at-least-256-bits-long",
     "your-256-bit-secret",

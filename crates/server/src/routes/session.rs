@@ -1,6 +1,7 @@
-//! `/api/session/...`: log in, refresh and log out for browsers. The same flows as
-//! `/api/token/...`, but the refresh token travels only in an HttpOnly cookie, so the page's
-//! JavaScript never sees it; the JSON body carries the access token alone.
+//! `/api/session/...`: log in, refresh, log out and change the password, for browsers. The
+//! same flows as `/api/token/...`, but the refresh token travels only in an HttpOnly cookie, so
+//! the page's JavaScript never sees it; the JSON body carries the access token, and when the
+//! session's refresh token and the session end.
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
@@ -23,7 +24,8 @@ use crate::http::session::{
 use crate::routes::token::no_store;
 use crate::services::{AppState, ServiceError, accounts, tokens};
 
-/// `POST /api/session/` `{"username", "password"}` → 200 `{"access"}` and the refresh cookie.
+/// `POST /api/session/` `{"username", "password"}` → 200 `{"access", "refresh_expires",
+/// "session_expires"}` and the refresh cookie.
 pub async fn log_in(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -39,7 +41,8 @@ pub async fn log_in(
     Ok(no_store_with_cookie(&body, cookie))
 }
 
-/// `POST /api/session/refresh/` (with the cookie) → 200 `{"access"}` and the rotated cookie.
+/// `POST /api/session/refresh/` (with the cookie) → 200 `{"access", "refresh_expires",
+/// "session_expires"}` and the rotated cookie; a refused refresh says why in `reason`.
 pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -129,12 +129,9 @@ pub async fn start_session(
 /// second to turn (at most about a second; not at all for a mark another clock put further
 /// ahead, whose tokens would be refused however long this waited).
 async fn after_sessions_ended(user: &User, now: i64) -> i64 {
-    let Some(ended) = user.sessions_revoked_at.map(|at| at.and_utc().timestamp()) else {
+    let Some(ended) = second_to_wait_out(user, now) else {
         return now;
     };
-    if now > ended || ended > now + 1 {
-        return now;
-    }
     loop {
         let now = crate::auth::now();
         if now > ended {
@@ -142,6 +139,13 @@ async fn after_sessions_ended(user: &User, now: i64) -> i64 {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The second a session starting for `user` at `now` must wait out: the one their sessions
+/// were all ended in, when that is `now`'s (or, by another clock, the next one).
+pub fn second_to_wait_out(user: &User, now: i64) -> Option<i64> {
+    let ended = user.sessions_revoked_at?.and_utc().timestamp();
+    (now <= ended && ended <= now + 1).then_some(ended)
 }
 
 /// Mints a refresh token and its access token for `user` at `now` (in `family`, and ending with
@@ -651,5 +655,37 @@ fn presented(payload: &Payload, token: &str, user_id: Option<i32>, now: i64) -> 
         created_at: Some(datetime(now)),
         expires_at: datetime(payload.exp.unwrap_or(now)),
         family_id: payload.family_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_whose_sessions_ended_at(second: Option<i64>) -> User {
+        User {
+            id: 1,
+            username: "ada".into(),
+            password: String::new(),
+            is_active: true,
+            is_staff: false,
+            date_joined: datetime(0),
+            last_login: None,
+            sessions_revoked_at: second.map(datetime),
+        }
+    }
+
+    #[test]
+    fn a_session_waits_out_only_the_second_its_users_sessions_ended_in() {
+        let now = 1_800_000_000;
+        let wait = |ended| second_to_wait_out(&user_whose_sessions_ended_at(ended), now);
+
+        assert_eq!(wait(None), None);
+        assert_eq!(wait(Some(now - 1)), None);
+        assert_eq!(wait(Some(now)), Some(now));
+        // Another replica's clock a little ahead: wait for it too.
+        assert_eq!(wait(Some(now + 1)), Some(now + 1));
+        // Far ahead: waiting would not help, so it does not.
+        assert_eq!(wait(Some(now + 60)), None);
     }
 }
