@@ -33,6 +33,11 @@ every_database!(
     a_session_password_change_from_another_site_is_refused_before_its_token_is_read,
 );
 
+/// The 403 of a session request without `X-Requested-With`.
+fn missing_x_requested_with() -> Value {
+    json!({"detail": "CSRF Failed: the X-Requested-With: XMLHttpRequest header is missing."})
+}
+
 /// A session endpoint's 401 for a session that ended: simplejwt's body, and why.
 fn session_ended(detail: &str, reason: &str) -> Value {
     let mut body = token_not_valid(detail);
@@ -420,12 +425,7 @@ async fn a_session_password_change_without_x_requested_with_is_forbidden(backend
         .await
         .unwrap();
 
-    assert_json(
-        response,
-        403,
-        json!({"detail": "CSRF Failed: the X-Requested-With: XMLHttpRequest header is missing."}),
-    )
-    .await;
+    assert_json(response, 403, missing_x_requested_with()).await;
 }
 
 async fn a_session_password_change_from_another_site_is_refused_before_its_token_is_read(
@@ -442,12 +442,7 @@ async fn a_session_password_change_from_another_site_is_refused_before_its_token
         .await
         .unwrap();
 
-    assert_json(
-        response,
-        403,
-        json!({"detail": "CSRF Failed: the X-Requested-With: XMLHttpRequest header is missing."}),
-    )
-    .await;
+    assert_json(response, 403, missing_x_requested_with()).await;
 }
 
 async fn logging_out_without_a_session_just_clears_the_cookie(backend: Backend) {
@@ -481,12 +476,7 @@ async fn a_session_request_without_x_requested_with_is_forbidden(backend: Backen
         )
         .await;
 
-    assert_json(
-        response,
-        403,
-        json!({"detail": "CSRF Failed: the X-Requested-With: XMLHttpRequest header is missing."}),
-    )
-    .await;
+    assert_json(response, 403, missing_x_requested_with()).await;
 }
 
 async fn a_session_request_from_another_origin_is_forbidden(backend: Backend) {
