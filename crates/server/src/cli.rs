@@ -42,6 +42,7 @@ pub enum Command {
     /// Create a user (like `manage.py createsuperuser`); asks for the password twice.
     Createuser {
         /// The new user's username.
+        #[arg(allow_hyphen_values = true)]
         username: String,
         /// Mark the user as staff.
         #[arg(long)]
@@ -53,6 +54,7 @@ pub enum Command {
     /// Set a user's password (like `manage.py changepassword`); every session of theirs ends.
     Changepassword {
         /// Whose password.
+        #[arg(allow_hyphen_values = true)]
         username: String,
         /// Read the password from the first line of standard input instead of prompting.
         #[arg(long)]
@@ -61,11 +63,13 @@ pub enum Command {
     /// Mark a user inactive: they cannot log in, and their tokens stop working.
     Deactivateuser {
         /// Whom.
+        #[arg(allow_hyphen_values = true)]
         username: String,
     },
     /// Mark a user active again.
     Activateuser {
         /// Whom.
+        #[arg(allow_hyphen_values = true)]
         username: String,
     },
     /// Delete outstanding and blacklisted tokens, denied access tokens and token families that
@@ -74,6 +78,7 @@ pub enum Command {
     /// Print a fresh refresh/access pair for USERNAME as JSON, for curl experiments.
     Token {
         /// Whose tokens to issue.
+        #[arg(allow_hyphen_values = true)]
         username: String,
     },
     /// Manage the signing keys of JWT_KEYS_DIR: generate (rotate), list, retire.
@@ -117,7 +122,8 @@ pub enum KeysCommand {
     },
     /// Stop a key's tokens from verifying (once they have expired, nobody notices).
     Retire {
-        /// The key's kid, as `keys list` shows it.
+        /// The key's kid, as `keys list` shows it (a kid may begin with `-`: base64url).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// The key directory; default JWT_KEYS_DIR.
         #[arg(long)]

@@ -401,6 +401,22 @@ fn keys_generate_list_and_retire_rotate_a_key_directory() {
 }
 
 #[test]
+fn a_kid_that_begins_with_a_hyphen_is_a_kid_not_an_option() {
+    // A kid is base64url: one in 64 begins with "-".
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("JWT_ALGORITHM", "ES256"), ("JWT_KEYS_DIR", "keys")];
+    server(dir.path(), &["keys", "generate"], &env, "");
+
+    let output = server(dir.path(), &["keys", "retire", "-Yw2AQtb6kL6ue"], &env, "");
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: no key \"-Yw2AQtb6kL6ue\" in keys\n"
+    );
+}
+
+#[test]
 fn keys_retire_refuses_the_current_key() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("JWT_ALGORITHM", "EdDSA"), ("JWT_KEYS_DIR", "keys")];
