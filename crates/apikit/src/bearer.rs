@@ -1,82 +1,55 @@
 //! Reading `Authorization: Bearer <token>` as simplejwt's `get_raw_token` does, for every
 //! service: the header's bytes split at ASCII whitespace; another scheme (or none) is no
 //! credentials at all, and the scheme with nothing or two things after it is a malformed
-//! header. The header is read with actix-web-httpauth's typed header, into
-//! [`JwtAuthorization`], which never shows the token in `Debug` output.
+//! header.
+//!
+//! The header is read where it lies in the request, not through actix-web-httpauth's typed
+//! `Authorization` header: that one clones the header's bytes into a scheme of its own, and
+//! every protected request reads this header. Nothing is copied but the token handed on.
 
-use std::fmt;
+use std::borrow::Cow;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::{Header, HeaderValue, InvalidHeaderValue, TryIntoHeaderValue};
-use actix_web_httpauth::headers::authorization::{Authorization, ParseError, Scheme};
+use actix_web::http::header;
 
 use crate::error::HttpError;
 
-/// An `Authorization` header split at whitespace: the scheme and what follows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct JwtAuthorization {
-    scheme: String,
-    values: Vec<String>,
-}
-
 /// The whitespace Python's `bytes.split()` splits at: simplejwt splits the header's bytes.
-const ASCII_WHITESPACE: &[u8] = b" \t\n\r\x0b\x0c";
+/// (`u8::is_ascii_whitespace` leaves out the vertical tab.)
+fn is_ascii_whitespace(byte: &u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
 
-impl Scheme for JwtAuthorization {
-    fn parse(header: &HeaderValue) -> Result<Self, ParseError> {
-        // Split the bytes at ASCII whitespace only, as simplejwt does: a no-break space is part
-        // of a value, not a separator. Bytes that are not UTF-8 cannot hold a valid token; read
-        // them lossily so they fail as an invalid token rather than as a missing header.
-        let mut parts = header
-            .as_bytes()
-            .split(|byte| ASCII_WHITESPACE.contains(byte))
-            .filter(|part| !part.is_empty())
-            .map(|part| String::from_utf8_lossy(part).into_owned());
-        let scheme = parts.next().ok_or(ParseError::MissingScheme)?;
-        Ok(Self {
-            scheme,
-            values: parts.collect(),
-        })
+/// simplejwt's `get_raw_token` over an `Authorization` header's bytes: `None` for no scheme or
+/// one that is not one of `header_types` (the request is then unauthenticated), the token for
+/// exactly one value after the scheme, and a bad-header error otherwise. A no-break space is
+/// part of a value, not a separator.
+pub fn raw_token<'a, T: AsRef<str>>(
+    header: &'a [u8],
+    header_types: &[T],
+) -> Result<Option<Cow<'a, str>>, HttpError> {
+    let mut parts = header
+        .split(is_ascii_whitespace)
+        .filter(|part| !part.is_empty());
+    let Some(scheme) = parts.next() else {
+        return Ok(None);
+    };
+    if !header_types
+        .iter()
+        .any(|kind| kind.as_ref().as_bytes() == scheme)
+    {
+        return Ok(None);
+    }
+    match (parts.next(), parts.next()) {
+        (Some(token), None) => Ok(Some(text(token))),
+        _ => Err(HttpError::BadAuthorizationHeader),
     }
 }
 
-impl JwtAuthorization {
-    /// simplejwt's `get_raw_token`: `None` for a scheme that is not one of `header_types` (the
-    /// request is then unauthenticated), the token for exactly one value after the scheme, and
-    /// a bad-header error otherwise.
-    pub fn raw_token<T: AsRef<str>>(&self, header_types: &[T]) -> Result<Option<&str>, HttpError> {
-        if !header_types.iter().any(|kind| kind.as_ref() == self.scheme) {
-            return Ok(None);
-        }
-        match self.values.as_slice() {
-            [token] => Ok(Some(token)),
-            _ => Err(HttpError::BadAuthorizationHeader),
-        }
-    }
-}
-
-impl fmt::Debug for JwtAuthorization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ******", self.scheme)
-    }
-}
-
-impl fmt::Display for JwtAuthorization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.scheme)?;
-        for value in &self.values {
-            write!(f, " {value}")?;
-        }
-        Ok(())
-    }
-}
-
-impl TryIntoHeaderValue for JwtAuthorization {
-    type Error = InvalidHeaderValue;
-
-    fn try_into_value(self) -> Result<HeaderValue, Self::Error> {
-        HeaderValue::from_str(&self.to_string())
-    }
+/// A part of the header as text. Bytes that are not UTF-8 cannot hold a valid token: they are
+/// read lossily, so that they fail as an invalid token rather than as a missing header.
+fn text(part: &[u8]) -> Cow<'_, str> {
+    std::str::from_utf8(part).map_or_else(|_| String::from_utf8_lossy(part), Cow::Borrowed)
 }
 
 /// The access token a request carries under one of `header_types` (`Bearer`), or why it
@@ -86,14 +59,12 @@ pub fn access_token<T: AsRef<str>>(
     header_types: &[T],
 ) -> Result<String, HttpError> {
     // No header, or one with nothing in it, is an unauthenticated request.
-    let Ok(credentials) =
-        Authorization::<JwtAuthorization>::parse(req).map(Authorization::into_scheme)
-    else {
-        return Err(HttpError::NotAuthenticated);
-    };
-    credentials
-        .raw_token(header_types)?
-        .map(str::to_owned)
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(HttpError::NotAuthenticated)?;
+    raw_token(header.as_bytes(), header_types)?
+        .map(Cow::into_owned)
         .ok_or(HttpError::NotAuthenticated)
 }
 
@@ -101,72 +72,78 @@ pub fn access_token<T: AsRef<str>>(
 mod tests {
     use super::*;
 
-    fn parsed(header: &str) -> JwtAuthorization {
-        JwtAuthorization::parse(&HeaderValue::from_str(header).unwrap()).unwrap()
-    }
-
     fn bearer() -> Vec<String> {
         vec!["Bearer".to_owned()]
     }
 
-    #[test]
-    fn another_scheme_is_unauthenticated() {
-        assert_eq!(parsed("Basic YTpi").raw_token(&bearer()).unwrap(), None);
-        // The scheme is compared exactly, as simplejwt does.
-        assert_eq!(parsed("bearer abc").raw_token(&bearer()).unwrap(), None);
+    fn token_in(header: &[u8]) -> Option<String> {
+        raw_token(header, &bearer()).unwrap().map(Cow::into_owned)
     }
 
     #[test]
-    fn an_empty_header_has_no_scheme() {
-        assert!(JwtAuthorization::parse(&HeaderValue::from_static("")).is_err());
+    fn another_scheme_is_unauthenticated() {
+        assert_eq!(token_in(b"Basic YTpi"), None);
+        // The scheme is compared exactly, as simplejwt does.
+        assert_eq!(token_in(b"bearer abc"), None);
+    }
+
+    #[test]
+    fn an_empty_header_or_only_whitespace_is_unauthenticated() {
+        assert_eq!(token_in(b""), None);
+        assert_eq!(token_in(b" \t "), None);
     }
 
     #[test]
     fn bearer_needs_exactly_one_token() {
         assert!(matches!(
-            parsed("Bearer").raw_token(&bearer()),
+            raw_token(b"Bearer", &bearer()),
             Err(HttpError::BadAuthorizationHeader)
         ));
         assert!(matches!(
-            parsed("Bearer a b").raw_token(&bearer()),
+            raw_token(b"Bearer a b", &bearer()),
             Err(HttpError::BadAuthorizationHeader)
         ));
-        assert_eq!(
-            parsed("Bearer abc").raw_token(&bearer()).unwrap(),
-            Some("abc")
-        );
+        assert_eq!(token_in(b"Bearer abc").as_deref(), Some("abc"));
     }
 
     #[test]
     fn configured_header_types_are_all_accepted() {
         let types = vec!["Bearer".to_owned(), "JWT".to_owned()];
-        assert_eq!(parsed("JWT abc").raw_token(&types).unwrap(), Some("abc"));
+        assert_eq!(
+            raw_token(b"JWT abc", &types).unwrap().as_deref(),
+            Some("abc")
+        );
     }
 
     #[test]
     fn only_ascii_whitespace_separates_as_in_simplejwt() {
-        let no_break = HeaderValue::from_bytes(b"Bearer\xc2\xa0abc").unwrap();
-        let parsed_no_break = JwtAuthorization::parse(&no_break).unwrap();
-        assert_eq!(parsed_no_break.raw_token(&bearer()).unwrap(), None);
+        assert_eq!(token_in(b"Bearer\xc2\xa0abc"), None);
+        assert_eq!(token_in(b"Bearer\t abc ").as_deref(), Some("abc"));
         assert_eq!(
-            parsed("Bearer\t abc ").raw_token(&bearer()).unwrap(),
-            Some("abc")
-        );
-        let trailing = HeaderValue::from_bytes(b"Bearer abc\xc2\xa0").unwrap();
-        assert_eq!(
-            JwtAuthorization::parse(&trailing)
-                .unwrap()
-                .raw_token(&bearer())
-                .unwrap(),
+            token_in(b"Bearer abc\xc2\xa0").as_deref(),
             Some("abc\u{a0}")
+        );
+        assert_eq!(token_in(b"Bearer\x0babc").as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn a_token_that_is_not_utf8_is_read_lossily_to_fail_as_invalid() {
+        assert_eq!(
+            token_in(b"Bearer ab\xffcd").as_deref(),
+            Some("ab\u{fffd}cd")
         );
     }
 
     #[test]
-    fn debug_output_hides_the_token() {
-        assert_eq!(
-            format!("{:?}", parsed("Bearer secret.token.here")),
-            "Bearer ******"
-        );
+    fn the_token_is_read_from_the_requests_first_authorization_header() {
+        let request = actix_web::test::TestRequest::default()
+            .insert_header((header::AUTHORIZATION, "Bearer abc"))
+            .to_http_request();
+        assert_eq!(access_token(&request, &bearer()).unwrap(), "abc");
+        let without = actix_web::test::TestRequest::default().to_http_request();
+        assert!(matches!(
+            access_token(&without, &bearer()),
+            Err(HttpError::NotAuthenticated)
+        ));
     }
 }

@@ -33,6 +33,7 @@ Commands:
   bench [--save]           benchmark against the Django + simplejwt peer (needs wrk, python3)
   bench rotation           a key rotation under load: auth server + notes service (needs wrk)
   bench abandoned          a log in's time alone and during 24 abandoned password changes
+  bench profile [--save]   what checking a token costs /hello/, step by step (needs perf, wrk)
   stack [--from-source]    build the Docker images, run docker-compose.yml and check it over
                            HTTPS (needs docker.io, docker-compose, curl, wrk; mmdebstrap where
                            Docker Hub cannot be reached)

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use claims::{Header, Refusal, TokenType, UserId, compact};
 
-use crate::auth::codec::{Payload, TokenCodec};
+use crate::auth::codec::{Payload, TokenCodec, Verified};
 
 /// What a token's user id claim holds, for this server's users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +47,14 @@ impl TokenCodec {
     /// Step 1 of validation: signature, algorithm, header and registered claims, at time `now`.
     pub fn decode(&self, token: &str, now: i64) -> Result<Arc<Payload>, Refusal> {
         let token = token.trim();
-        if let Some(known) = self.verified().get(token) {
-            if let Some(violation) = self.rules().time_violations(&known, now).first() {
+        let generation = self.key_generation();
+        if let Some(known) = self.verified().get(token)
+            && known.keys == generation
+        {
+            if let Some(violation) = self.rules().time_violations(&known.payload, now).first() {
                 return Err(violation.refusal());
             }
-            return Ok(known);
+            return Ok(known.payload);
         }
         let parts = compact::split(token).map_err(|_| Refusal::Invalid)?;
         let header: Header = serde_json::from_slice(&parts.header).map_err(|_| Refusal::Invalid)?;
@@ -82,7 +85,11 @@ impl TokenCodec {
         self.rules().check(&header, &payload, now)?;
         let payload = Arc::new(payload);
         if payload.token_type == Some(TokenType::Access) {
-            self.verified().insert(token.to_owned(), payload.clone());
+            let verified = Verified {
+                keys: generation,
+                payload: payload.clone(),
+            };
+            self.verified().insert(token.to_owned(), verified);
         }
         Ok(payload)
     }
@@ -208,6 +215,28 @@ mod tests {
 
         let tampered = flip_first_signature_bit(&token);
         assert_eq!(codec.decode(&tampered, NOW), Err(Refusal::Invalid));
+    }
+
+    #[test]
+    fn a_token_remembered_under_keys_since_replaced_is_checked_again() {
+        let codec = codec();
+        let forged = "not.a.token".to_owned();
+        let remembered = |keys| Verified {
+            keys,
+            payload: Arc::new(serde_json::from_value(access_claims(NOW + 60)).unwrap()),
+        };
+        let today = codec.key_generation();
+        // As a check that began before a key change would store it after the change.
+        codec
+            .verified()
+            .insert(forged.clone(), remembered(today.wrapping_sub(1)));
+        assert_eq!(codec.decode(&forged, NOW), Err(Refusal::Invalid));
+
+        codec.verified().insert(forged.clone(), remembered(today));
+        assert!(
+            codec.decode(&forged, NOW).is_ok(),
+            "remembered under today's keys"
+        );
     }
 
     #[test]

@@ -2,34 +2,39 @@
 //! tokens that minting ([`crate::auth::mint`]) and checking ([`crate::auth::check`]) share.
 //! Each of the two adds its half of [`TokenCodec`]'s methods, and neither imports the other.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use claims::Rules;
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use moka::sync::Cache;
 use serde_json::{Value, json};
 
 use crate::auth::keyset::KeySet;
 use crate::configuration::{ConfigError, JwtSettings};
+use crate::memo::Memo;
 
 /// The claims of a token whose signature and registered claims were checked.
 pub type Payload = claims::Claims<Value>;
 
-/// How many verified access tokens are remembered, and for how long unused.
-const VERIFIED_CAPACITY: u64 = 4_096;
-const VERIFIED_IDLE: Duration = Duration::from_secs(300);
+/// How many verified access tokens are remembered, and for how long (simplejwt's access token
+/// lifetime: a token presented after that is checked again, at the cost of one signature).
+const VERIFIED_CAPACITY: usize = 4_096;
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
 
 /// Access tokens whose signature and claims were checked, by their text.
-pub(super) type VerifiedTokens = Cache<String, Arc<Payload>>;
+pub(super) type VerifiedTokens = Memo<String, Verified>;
+
+/// A verified token's claims, and the generation of the key set that verified them.
+#[derive(Clone)]
+pub(super) struct Verified {
+    pub(super) keys: u64,
+    pub(super) payload: Arc<Payload>,
+}
 
 /// An empty cache of verified tokens.
 pub(super) fn verified_tokens() -> VerifiedTokens {
-    Cache::builder()
-        .max_capacity(VERIFIED_CAPACITY)
-        .time_to_idle(VERIFIED_IDLE)
-        .build()
+    Memo::new(VERIFIED_CAPACITY, VERIFIED_FOR)
 }
 
 /// The fewest seconds between two readings of the key directory prompted by tokens that name
@@ -47,6 +52,9 @@ pub struct TokenCodec {
     /// The contract's rules, from the settings.
     rules: Rules,
     keys: RwLock<Arc<KeySet>>,
+    /// Counts the key sets this codec has had: a token verified under an earlier one is not
+    /// remembered, even if a check that began before the change stores it after.
+    key_generation: AtomicU64,
     verified: VerifiedTokens,
     /// When the key directory was last read, in seconds since the epoch.
     last_reload: AtomicI64,
@@ -75,6 +83,7 @@ impl TokenCodec {
             settings,
             rules,
             keys: RwLock::new(Arc::new(keys)),
+            key_generation: AtomicU64::new(0),
             verified: verified_tokens(),
             last_reload: AtomicI64::new(0),
         }
@@ -118,6 +127,7 @@ impl TokenCodec {
             return Ok(false);
         }
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+        self.key_generation.fetch_add(1, Ordering::Release);
         self.verified.invalidate_all();
         tracing::info!("the key set changed: {}", directory.display());
         Ok(true)
@@ -159,6 +169,12 @@ impl TokenCodec {
 
     pub(super) fn verified(&self) -> &VerifiedTokens {
         &self.verified
+    }
+
+    /// The generation of the key set: read it before [`keys`](Self::keys), and a token is
+    /// remembered under a generation no newer than the keys that verified it.
+    pub(super) fn key_generation(&self) -> u64 {
+        self.key_generation.load(Ordering::Acquire)
     }
 }
 

@@ -8,8 +8,8 @@
 //! 3. anything else (SQL typed by hand, the command line against SQLite) is picked up when the
 //!    entry's time to live (`AUTH_CACHE_TTL`, default 2 s) runs out.
 //!
-//! Entries are filled on a miss, and the caches are bounded in size (moka evicts the least
-//! used). Evicting is always safe: the database is the truth, and a miss asks it again.
+//! Entries are filled on a miss, and the caches are bounded in size ([`Memo`] drops the
+//! expired entries, then those not read lately). Evicting is always safe: the database is the truth, and a miss asks it again.
 //! Revocation is forever, so a revoked entry is never overwritten by a "not revoked" read that
 //! raced the revoking write. A user read that raced a write to that user may keep the old row
 //! until its time to live runs out.
@@ -17,15 +17,13 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use moka::ops::compute::Op;
-use moka::sync::Cache;
-
 use super::events::Event;
 use super::users::{self, User};
 use super::{Database, DbError, families, tokens};
+use crate::memo::Memo;
 
 /// How many entries each cache holds at most (an evicted entry is read again on its next use).
-const CAPACITY: u64 = 10_000;
+const CAPACITY: usize = 10_000;
 
 /// What this process knows of users and revocations; cheap to clone (clones share it).
 #[derive(Clone)]
@@ -48,20 +46,19 @@ struct Inner {
     caches: Option<Caches>,
 }
 
-#[derive(Clone)]
 struct Caches {
-    users: Cache<i32, Option<Arc<User>>>,
-    revoked_tokens: Cache<String, bool>,
-    revoked_families: Cache<String, bool>,
+    users: Memo<i32, Option<Arc<User>>>,
+    revoked_tokens: Memo<String, bool>,
+    revoked_families: Memo<String, bool>,
 }
 
 impl AuthView {
     /// A view of `db` whose entries live `ttl` (no caching at all when zero).
     pub fn new(db: Database, ttl: Duration) -> Self {
         let caches = (!ttl.is_zero()).then(|| Caches {
-            users: bounded(ttl),
-            revoked_tokens: bounded(ttl),
-            revoked_families: bounded(ttl),
+            users: Memo::new(CAPACITY, ttl),
+            revoked_tokens: Memo::new(CAPACITY, ttl),
+            revoked_families: Memo::new(CAPACITY, ttl),
         });
         Self(Arc::new(Inner { db, caches }))
     }
@@ -159,34 +156,17 @@ impl AuthView {
     }
 }
 
-/// A cache of at most [`CAPACITY`] entries, each living `ttl`.
-fn bounded<K, V>(ttl: Duration) -> Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    Cache::builder()
-        .max_capacity(CAPACITY)
-        .time_to_live(ttl)
-        .build()
-}
-
 /// Stores what a read found, unless a revocation got there first: revoked stays revoked.
-fn remember(cache: &Cache<String, bool>, key: &str, revoked: bool) {
-    cache
-        .entry(key.to_owned())
-        .and_compute_with(|existing| match existing {
-            Some(entry) if *entry.value() => Op::Nop,
-            _ => Op::Put(revoked),
-        });
+fn remember(memo: &Memo<String, bool>, key: &str, revoked: bool) {
+    memo.insert_with(key.to_owned(), |known| known == Some(&true) || revoked);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cache() -> Cache<String, bool> {
-        Cache::builder().max_capacity(10).build()
+    fn cache() -> Memo<String, bool> {
+        Memo::new(10, Duration::from_secs(3600))
     }
 
     #[test]

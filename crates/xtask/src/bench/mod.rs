@@ -2,14 +2,17 @@
 //! side by side on loopback, driven by wrk, alternating the two so machine noise hits both.
 //! Prints one table; with `--save`, writes it to the book's benchmarks page with a chart.
 //!
-//! Tune with `BENCH_SECONDS` (per run, default 5), `BENCH_ROUNDS` (default 2) and
-//! `BENCH_CONNECTIONS` (default 32); `BENCH_ONLY=hello` runs only the scenarios whose name
-//! contains "hello". With `BENCH_DATABASE_URL=postgres://...` (a database of its own: the
+//! Tune with `BENCH_SECONDS` (per run, default 5), `BENCH_ROUNDS` (default 2),
+//! `BENCH_RATIO_ROUNDS` (rounds of the `/hello/` ÷ `/ping/` studies, default 5, see [`ratio`])
+//! and `BENCH_CONNECTIONS` (default 32); `BENCH_ONLY=hello` runs only the scenarios whose name
+//! contains "hello"; `BENCH_SERVER=path` measures another build of the server (an older
+//! commit's, for a before and after). With `BENCH_DATABASE_URL=postgres://...` (a database of its own: the
 //! server creates its tables there), this server also runs on PostgreSQL.
 //!
 //! `cargo xtask bench rotation` is another benchmark: a key rotation under load
 //! ([`rotation`]); `cargo xtask bench abandoned` times a log in during abandoned password
-//! changes ([`abandoned`]).
+//! changes ([`abandoned`]); `cargo xtask bench profile` shows where `/hello/`'s time goes
+//! that `/ping/`'s does not ([`profile`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,8 @@ use crate::{binaries, step};
 
 mod abandoned;
 mod client;
+mod profile;
+mod ratio;
 mod report;
 mod rotation;
 mod rss;
@@ -29,8 +34,9 @@ mod stacks;
 mod wrk;
 
 use client::{login, raw_bcrypt_rate, user_id};
+use ratio::{Paths, Placement, RatioStudy};
 use report::Report;
-use stacks::{Side, peer_virtualenv, start_ours, start_peer};
+use stacks::{Side, peer_virtualenv, start_ours, start_ours_on, start_peer};
 use wrk::{Scripts, hello_during_flood, mean, measure};
 
 const USERNAME: &str = "bench";
@@ -63,19 +69,19 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("rotation") => return rotation::run_rotation(root),
         Some("abandoned") => return abandoned::run_abandoned(root),
+        Some("profile") => return profile::run_profile(root, args.iter().any(|a| a == "--save")),
         _ => {}
     }
     let save = args.iter().any(|a| a == "--save");
     let seconds = env_number("BENCH_SECONDS", 5);
     let rounds = env_number("BENCH_ROUNDS", 2);
+    let ratio_rounds = env_number("BENCH_RATIO_ROUNDS", 5);
     let connections = env_number("BENCH_CONNECTIONS", 32);
     let only = std::env::var("BENCH_ONLY").ok();
     which("wrk").ok_or("wrk not found: install it (Debian/Ubuntu: sudo apt install wrk)")?;
     which("python3").ok_or("python3 not found: the Django peer needs it")?;
 
-    step("building this server (release)");
-    let binaries = binaries::build(root, &["--release", "-p", "server"])?;
-    let server = binaries.path("server")?;
+    let server = &server_binary(root)?;
     let venv = peer_virtualenv(root)?;
 
     let work = root.join("target/bench/run");
@@ -83,6 +89,7 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let peer_workers = 2 * cores + 1;
+    let pinned = Placement::pinned(cores, which("taskset").is_some());
 
     step("starting both stacks");
     let ours = start_ours(server, &work, "ours", 18080, &[])?;
@@ -97,6 +104,17 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
         ],
     )?;
     let peer = start_peer(root, &venv, &work, "peer", 18180, peer_workers, None)?;
+    let ours_pinned = match pinned {
+        Some(placement) => Some(start_ours_on(
+            placement.server_core(),
+            server,
+            &work,
+            "ours-pinned",
+            18083,
+            &[],
+        )?),
+        None => None,
+    };
     let peer_bcrypt = start_peer(
         root,
         &venv,
@@ -165,6 +183,40 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
         &|| wrk(&peer, &scripts.ping, &[]),
     )?;
 
+    let mut ratios = Vec::new();
+    let ratio_name = "/hello/ ÷ /ping/";
+    if only.as_deref().is_none_or(|only| ratio_name.contains(only)) {
+        let sides = [
+            ("this server", ours_pinned.as_ref(), pinned),
+            ("this server", Some(&ours), Some(Placement::Shared)),
+            ("Django peer", Some(&peer), Some(Placement::Shared)),
+        ];
+        for (name, side, placement) in sides {
+            let (Some(side), Some(placement)) = (side, placement) else {
+                continue;
+            };
+            step(&format!(
+                "{ratio_name}: {name}, {ratio_rounds} rounds of {seconds} s each path"
+            ));
+            // A token of its own, minted now: the pair from the start may be near its expiry.
+            let bearer = bearer(access(&login(&side.base)?));
+            let paths = Paths {
+                ping: &scripts.ping,
+                hello: &scripts.hello,
+                bearer: &bearer,
+            };
+            ratios.push(RatioStudy::measure(
+                name,
+                side,
+                placement,
+                &paths,
+                ratio_rounds,
+                run_time,
+                connections,
+            )?);
+        }
+    }
+
     let peer_refresh = scripts.refresh("refresh-peer.lua", &refresh(&peer_pair))?;
     let plain_refresh = scripts.refresh("refresh-ours-plain.lua", &refresh(&ours_plain_pair))?;
     let runs = AtomicU64::new(0);
@@ -197,10 +249,12 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
         &|| wrk_login(&ours),
         &|| wrk_login(&peer_bcrypt),
     )?;
+    // Tokens of their own, minted now: the pairs from the start may have expired by here.
+    let ours_flood_pair = login(&ours.base)?;
     let peer_bcrypt_pair = login(&peer_bcrypt.base)?;
     compare(
         "GET /hello/ during a login flood (p99 is the figure)",
-        &|| hello_during_flood(&ours, &scripts, &bearer(access(&ours_pair)), run_time),
+        &|| hello_during_flood(&ours, &scripts, &bearer(access(&ours_flood_pair)), run_time),
         &|| {
             hello_during_flood(
                 &peer_bcrypt,
@@ -216,7 +270,7 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
         .filter(|url| !url.trim().is_empty())
     {
         let ours_pg = start_ours(
-            root,
+            server,
             &work,
             "ours-postgres",
             18082,
@@ -241,6 +295,8 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
 
     let report = Report {
         rows,
+        ratios,
+        pinning: pinned.is_some(),
         raw_bcrypt,
         cores,
         peer_workers,
@@ -255,6 +311,17 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
         step("saved docs/src/benchmarks.md and docs/src/images/benchmarks.svg");
     }
     Ok(())
+}
+
+/// The server to measure: `BENCH_SERVER`, or this checkout's, built in release mode.
+fn server_binary(root: &Path) -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("BENCH_SERVER") {
+        return Ok(PathBuf::from(path));
+    }
+    step("building this server (release)");
+    Ok(binaries::build(root, &["--release", "-p", "server"])?
+        .path("server")?
+        .to_owned())
 }
 
 fn which(tool: &str) -> Option<PathBuf> {

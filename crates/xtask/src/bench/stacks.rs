@@ -1,6 +1,7 @@
 //! The two servers under test: this one (release build) and the Django peer under gunicorn,
 //! each in a process group of its own so that its memory can be summed and it can be stopped.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,9 +41,21 @@ pub(super) fn start_ours(
     port: u16,
     settings: &[(&str, &str)],
 ) -> Result<Side, String> {
+    start_ours_on(None, server, work, name, port, settings)
+}
+
+/// [`start_ours`], with the server confined to `core` when one is given.
+pub(super) fn start_ours_on(
+    core: Option<usize>,
+    server: &Path,
+    work: &Path,
+    name: &str,
+    port: u16,
+    settings: &[(&str, &str)],
+) -> Result<Side, String> {
     let dir = work.join(name);
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut command = Command::new(server);
+    let mut command = on_core(core, server);
     command
         .arg("serve")
         .current_dir(&dir)
@@ -114,6 +127,19 @@ pub(super) fn start_peer(
         .args(["--log-level", "warning", "peer.wsgi:application"]);
     envs(&mut gunicorn);
     spawn(gunicorn, port, "/ping/")
+}
+
+/// `program`, confined to `core` with `taskset -c` when one is given (the program replaces
+/// taskset, so the child's pid is the program's).
+pub(super) fn on_core(core: Option<usize>, program: impl AsRef<OsStr>) -> Command {
+    match core {
+        Some(core) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(core.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 /// Starts `command` in a process group of its own and waits (up to 30 s) until `ready_path`

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::client::mint_refresh_tokens;
 use super::rss::RssSampler;
-use super::stacks::Side;
+use super::stacks::{Side, on_core};
 use super::{Figures, PASSWORD, USERNAME};
 
 /// The wrk Lua scripts, each written once.
@@ -103,9 +103,26 @@ pub(super) fn measure(
     duration: Duration,
     connections: u64,
 ) -> Result<Figures, String> {
+    measure_on(None, side, script, extra, duration, connections)
+}
+
+/// [`measure`], with wrk confined to `core` (and one thread) when one is given.
+pub(super) fn measure_on(
+    core: Option<usize>,
+    side: &Side,
+    script: &Path,
+    extra: &[String],
+    duration: Duration,
+    connections: u64,
+) -> Result<Figures, String> {
+    let threads = if core.is_some() {
+        1
+    } else {
+        threads(connections)
+    };
     let sampler = RssSampler::start(side.child.id());
-    let output = Command::new("wrk")
-        .arg(format!("--threads={}", threads(connections)))
+    let output = on_core(core, "wrk")
+        .arg(format!("--threads={threads}"))
         .arg(format!("--connections={connections}"))
         .arg(format!("--duration={}s", duration.as_secs()))
         .arg("--latency")
