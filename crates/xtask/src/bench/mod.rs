@@ -134,11 +134,12 @@ pub fn run_all(root: &Path, args: &[String]) -> Result<(), String> {
     let scripts = Scripts::write(&work, connections)?;
     let run_time = Duration::from_secs(seconds);
     let wrk = |side: &Side, script: &Path, extra: &[String]| {
-        measure(side, script, extra, run_time, connections)
+        measure(None, side, script, extra, run_time, connections)
     };
     // bcrypt takes a quarter second a core: a few connections per core keep it saturated.
     let login_connections = 2 * cores as u64;
-    let wrk_login = |side: &Side| measure(side, &scripts.login, &[], run_time, login_connections);
+    let wrk_login =
+        |side: &Side| measure(None, side, &scripts.login, &[], run_time, login_connections);
     let bearer = |token: String| vec!["-H".to_owned(), format!("Authorization: Bearer {token}")];
 
     let mut rows = Vec::new();

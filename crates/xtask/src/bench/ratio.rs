@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::Figures;
 use super::stacks::Side;
-use super::wrk::measure_on;
+use super::wrk::measure;
 
 /// Where the server and wrk run: pinned to a core each, or sharing every core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +86,8 @@ impl RatioStudy {
         connections: u64,
     ) -> Result<Self, String> {
         let core = placement.wrk_core();
-        let ping = || measure_on(core, side, paths.ping, &[], duration, connections);
-        let hello = || measure_on(core, side, paths.hello, paths.bearer, duration, connections);
+        let ping = || measure(core, side, paths.ping, &[], duration, connections);
+        let hello = || measure(core, side, paths.hello, paths.bearer, duration, connections);
         let mut measured = Vec::new();
         for round in 0..rounds {
             measured.push(if round % 2 == 0 {

@@ -71,7 +71,7 @@ pub fn run_rotation(root: &Path) -> Result<(), String> {
     ));
     let old_args = bearer(&old_token);
     let (old_run, rotated) = std::thread::scope(|scope| {
-        let old_run = scope.spawn(|| measure(&notes, &script, &old_args, total, connections));
+        let old_run = scope.spawn(|| measure(None, &notes, &script, &old_args, total, connections));
         std::thread::sleep(Duration::from_secs(seconds / 2));
         let rotated = rotate_under_load(
             server,
@@ -149,6 +149,7 @@ fn rotate_under_load(
         "a second wrk with a token of the new key {new_kid}"
     ));
     let figures = measure(
+        None,
         notes,
         script,
         &bearer(&new_token),

@@ -95,19 +95,9 @@ pub(super) fn threads(connections: u64) -> u64 {
     cores.min(connections).max(1)
 }
 
-/// Runs wrk against `side` while sampling its memory.
+/// Runs wrk against `side` while sampling its memory; with a `core`, wrk runs there alone, with
+/// one thread.
 pub(super) fn measure(
-    side: &Side,
-    script: &Path,
-    extra: &[String],
-    duration: Duration,
-    connections: u64,
-) -> Result<Figures, String> {
-    measure_on(None, side, script, extra, duration, connections)
-}
-
-/// [`measure`], with wrk confined to `core` (and one thread) when one is given.
-pub(super) fn measure_on(
     core: Option<usize>,
     side: &Side,
     script: &Path,
@@ -158,7 +148,7 @@ pub(super) fn hello_during_flood(
         .spawn()
         .map_err(|e| format!("running wrk: {e}"))?;
     std::thread::sleep(Duration::from_secs(1));
-    let figures = measure(side, &scripts.hello, extra, duration, 4);
+    let figures = measure(None, side, &scripts.hello, extra, duration, 4);
     let mut flood = flood;
     let _ = flood.wait();
     figures
