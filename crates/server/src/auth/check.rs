@@ -239,6 +239,35 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_change_to_a_valid_tokens_text_is_refused(
+            at in 0usize..400,
+            change in 0u8..3,
+            byte in proptest::sample::select(b"AQgw09-_.= \t".to_vec()),
+        ) {
+            let token = sign(access_claims(NOW + 60));
+            let mut text = token.clone().into_bytes();
+            let at = at % (text.len() + 1);
+            match change {
+                0 if at < text.len() => text[at] = byte,
+                1 => text.insert(at, byte),
+                _ if at < text.len() => {
+                    text.remove(at);
+                }
+                _ => text.push(byte),
+            }
+            let changed = String::from_utf8(text).expect("ASCII");
+            let decoded = codec().decode(&changed, NOW);
+            proptest::prop_assert_eq!(decoded.is_ok(), changed.trim() == token, "{}", changed);
+        }
+
+        #[test]
+        fn any_text_as_a_token_is_invalid(text in ".*") {
+            proptest::prop_assert_eq!(codec().decode(&text, NOW), Err(Refusal::Invalid));
+        }
+    }
+
     #[test]
     fn a_padded_segment_is_invalid() {
         let token = sign(access_claims(NOW + 60));
