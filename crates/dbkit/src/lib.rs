@@ -103,8 +103,9 @@ pub enum AnyConnection {
 /// Why the database could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// No connection could be had in time, the connection died, or SQLite stayed locked past
-    /// its busy timeout: the database is down or overloaded, and trying later may work.
+    /// No connection could be had in time, the connection died, SQLite stayed locked past its
+    /// busy timeout, or the database refuses writes (read-only, or its disk or size limit is
+    /// full): the database is down, overloaded or out of room, and trying later may work.
     #[error("database unavailable: {what}")]
     Unavailable {
         /// What could not be done.
@@ -147,6 +148,19 @@ impl From<diesel::result::Error> for DbError {
             }
             Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
                 Self::unavailable("SQLite stayed locked", error)
+            }
+            Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+                Self::unavailable("the database is read-only", error)
+            }
+            Error::DatabaseError(_, info) if info.message().contains("readonly database") => {
+                Self::unavailable("the database is read-only", error)
+            }
+            Error::DatabaseError(_, info)
+                if ["database or disk is full", "could not extend file"]
+                    .iter()
+                    .any(|full| info.message().contains(full)) =>
+            {
+                Self::unavailable("the database is full", error)
             }
             Error::BrokenTransactionManager => {
                 Self::unavailable("the connection's transaction state is broken", error)
@@ -318,6 +332,60 @@ pub fn connect_once(url: &DatabaseUrl) -> Result<AnyConnection, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An SQLite file with one table, and its path.
+    fn sqlite_file() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("db.sqlite3").to_string_lossy().into_owned();
+        let mut conn = diesel::SqliteConnection::establish(&path).expect("opens");
+        conn.batch_execute("CREATE TABLE notes (body TEXT NOT NULL)")
+            .expect("creates");
+        (dir, path)
+    }
+
+    fn insert(conn: &mut diesel::SqliteConnection, body: &str) -> Result<usize, DbError> {
+        diesel::sql_query("INSERT INTO notes (body) VALUES (?)")
+            .bind::<diesel::sql_types::Text, _>(body)
+            .execute(conn)
+            .map_err(DbError::from)
+    }
+
+    #[test]
+    fn a_write_to_a_read_only_sqlite_database_is_unavailable_not_a_query_failure() {
+        let (_dir, path) = sqlite_file();
+        // Opened read-only: file permissions would not stop root.
+        let mut conn = diesel::SqliteConnection::establish(&format!("file:{path}?mode=ro"))
+            .expect("opens read-only");
+        let error = insert(&mut conn, "x").unwrap_err();
+        assert!(
+            matches!(&error, DbError::Unavailable { what, .. } if what == "the database is read-only"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_write_to_a_full_sqlite_database_is_unavailable_and_writes_nothing() {
+        let (_dir, path) = sqlite_file();
+        let mut conn = diesel::SqliteConnection::establish(&path).expect("opens");
+        let pages: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT page_count FROM pragma_page_count())",
+        ))
+        .get_result(&mut conn)
+        .expect("counts pages");
+        conn.batch_execute(&format!("PRAGMA max_page_count = {pages}"))
+            .expect("caps the size");
+        let error = insert(&mut conn, &"x".repeat(64 * 1024)).unwrap_err();
+        assert!(
+            matches!(&error, DbError::Unavailable { what, .. } if what == "the database is full"),
+            "{error:?}"
+        );
+        let rows: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM notes)",
+        ))
+        .get_result(&mut conn)
+        .expect("counts rows");
+        assert_eq!(rows, 0, "nothing half-written");
+    }
 
     #[test]
     fn database_urls_of_both_kinds_parse() {

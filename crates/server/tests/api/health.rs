@@ -146,3 +146,32 @@ fn with_port(url: &str, port: u16) -> String {
         replaced
     }
 }
+
+#[actix_web::test]
+async fn with_a_read_only_sqlite_database_writes_are_a_503_not_a_500() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+    app.create_user("ada", PASSWORD);
+    // Opened read-only, as SQLite's URI allows: file permissions would not stop root.
+    let read_only = format!("file:{}?mode=ro", app.database_url_text());
+    let replica = TestApp::spawn_beside(&app, &[("DATABASE_URL", &read_only)]);
+
+    let registered = replica
+        .post_json(
+            "/api/register/",
+            &json!({"username": "grace", "password": PASSWORD}),
+        )
+        .await;
+    assert_json(registered, 503, json!({"detail": UNAVAILABLE})).await;
+    let logged_in = replica
+        .post_json(
+            "/api/token/",
+            &json!({"username": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_json(logged_in, 503, json!({"detail": UNAVAILABLE})).await;
+    assert_eq!(
+        replica.get("/ping/", None).await.status(),
+        200,
+        "reads still work"
+    );
+}
