@@ -15,7 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::keyset::{self, KeyState};
 use crate::auth::password::PasswordHasher;
-use crate::auth::{TokenCodec, datetime, keys, now};
+use crate::auth::{TokenCodec, datetime, keys};
+use crate::clock::system_now as now;
 use crate::configuration::{ConfigError, Settings};
 use crate::db::{self, families, tokens as token_store, users};
 use crate::services::tokens::{self, mint_pair};

@@ -5,7 +5,7 @@
 //!
 //! | floor | modules | knows about |
 //! |---|---|---|
-//! | 1. ground | [`configuration`], [`memo`] (the bounded maps the token check reads) (and the `claims` crate: the token's contract) | nothing of the crate |
+//! | 1. ground | [`configuration`], [`clock`] (the time, movable in tests), [`memo`] (the bounded maps the token check reads) (and the `claims` crate: the token's contract) | nothing of the crate |
 //! | 2. leaves | [`auth`]: minting and checking tokens, keys, passwords, the hashing pool | settings and claims |
 //! | 3. storage | [`db`]: connection, migrations, queries, the in-memory view | settings |
 //! | 4. services | [`services`]: the flows behind each endpoint (obtain, refresh, verify, blacklist, register, authenticate) | everything below, nothing of HTTP |
@@ -21,6 +21,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod configuration;
 pub mod db;
 pub mod http;

@@ -19,6 +19,7 @@ use crate::auth::hashing::HashingPool;
 use crate::auth::keys::{self, KeyOrigin};
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::Throttle;
+use crate::clock::Clock;
 use crate::configuration::{ConfigError, DatabaseUrl, Settings};
 use crate::db::view::AuthView;
 use crate::db::{self, Database, DbError};
@@ -58,7 +59,13 @@ impl Application {
     /// Loads the keys, opens (and migrates) the database, binds `settings.bind_addr` and builds
     /// the server. Nothing is served until [`Application::run_until_stopped`].
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
-        let state = build_state(&settings)?;
+        Self::build_with_clock(settings, Clock::system())
+    }
+
+    /// [`Application::build`], reading the time from `clock` (a test's
+    /// [`crate::clock::ManualClock`], to move time past a token's lifetime without waiting).
+    pub fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
+        let state = build_state(&settings, clock)?;
         let view = state.view.clone();
         let (listener, port) = listen::bind(&settings.bind_addr)?;
         if !settings.frontend_dir.join("index.html").is_file() {
@@ -109,8 +116,8 @@ impl Application {
     }
 }
 
-/// Everything the handlers share, from the settings.
-pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+/// Everything the handlers share, from the settings, reading the time from `clock`.
+pub fn build_state(settings: &Settings, clock: Clock) -> Result<AppState, StartupError> {
     let keys = keys::load(settings)?;
     match &keys.origin {
         KeyOrigin::Configured => {}
@@ -154,6 +161,7 @@ pub fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     let tokens = Arc::new(TokenCodec::with_keys(settings.jwt.clone(), keys.set));
     TokenCodec::watch_key_directory(&tokens);
     Ok(AppState {
+        clock,
         db,
         view,
         tokens,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// The floor of each top-level module, from the ground up.
 const FLOORS: &[(&str, u8)] = &[
     ("configuration", 1),
+    ("clock", 1),
     ("memo", 1),
     ("auth", 2),
     ("db", 3),

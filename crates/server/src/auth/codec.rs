@@ -146,7 +146,7 @@ impl TokenCodec {
                 loop {
                     std::thread::sleep(RELOAD_EVERY);
                     let Some(codec) = codec.upgrade() else { return };
-                    if let Err(error) = codec.reload_keys(crate::auth::now()) {
+                    if let Err(error) = codec.reload_keys(crate::clock::system_now()) {
                         tracing::warn!(%error, "cannot read the key directory again");
                     }
                 }

@@ -27,16 +27,6 @@ pub use mint::MintedToken;
 
 use chrono::{DateTime, NaiveDateTime};
 
-/// The current time in whole seconds since the Unix epoch, the unit of `exp` and `iat`.
-/// A request reads it once and passes it on, so every step agrees on what "now" is.
-pub fn now() -> i64 {
-    // The clock read directly: every protected request calls this, and a calendar date is
-    // not needed to count seconds.
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs() as i64)
-}
-
 /// Seconds since the epoch as a UTC date and time, the form the database stores. Times beyond
 /// what a date can hold (they are refused as token claims anyway) become the epoch.
 pub fn datetime(seconds: i64) -> NaiveDateTime {

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use actix_web::{FromRequest, HttpRequest, dev::Payload as ActixPayload, web};
 use apikit::bearer::access_token;
 
-use crate::auth::now;
 use crate::db::users::User;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
@@ -36,7 +35,7 @@ impl FromRequest for AuthenticatedUser {
             .and_then(|http| Ok(access_token(req, &http.auth_header_types)?));
         Box::pin(async move {
             let state = state.ok_or_else(|| missing("AppState"))?;
-            let user = authenticate(&state, &token?, now()).await?;
+            let user = authenticate(&state, &token?, state.clock.now()).await?;
             Ok(AuthenticatedUser(user))
         })
     }

@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use apikit::AuthenticatedBody;
 use serde_json::json;
 
-use crate::auth::now;
 use crate::db::families::Reason;
 use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
@@ -17,7 +16,7 @@ pub async fn log_out_everywhere(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
 ) -> Result<HttpResponse, ApiError> {
-    tokens::revoke_all_sessions(&state, user.id, Reason::LogoutAll, now()).await?;
+    tokens::revoke_all_sessions(&state, user.id, Reason::LogoutAll, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -29,6 +28,6 @@ pub async fn change_password(
     AuthenticatedBody(AuthenticatedUser(user), data): AuthenticatedBody<AuthenticatedUser>,
 ) -> Result<HttpResponse, ApiError> {
     let request = data.read_keeping_whitespace(&["old_password", "new_password"])?;
-    let pair = accounts::change_password(&state, &user, request, now()).await?;
+    let pair = accounts::change_password(&state, &user, request, state.clock.now()).await?;
     Ok(no_store(&pair))
 }

@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, web};
 use apikit::RequestData;
 
-use crate::auth::now;
 use crate::http::error::ApiError;
 use crate::services::{AppState, accounts};
 
@@ -14,6 +13,6 @@ pub async fn register(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     let credentials = data.read_keeping_whitespace(&["password"])?;
-    let user = accounts::register(&state, credentials, now()).await?;
+    let user = accounts::register(&state, credentials, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(user))
 }

@@ -14,7 +14,6 @@ use claims::{RefreshRequest, SessionResponse};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
@@ -32,7 +31,7 @@ pub async fn log_in(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     check_same_origin(&req)?;
-    let now = now();
+    let now = state.clock.now();
     let user = tokens::check_credentials(&state, data.read()?, client_of(&req), now).await?;
     let pair = tokens::start_session(&state, &user, now).await?;
     let body = session_response(&state, pair.access, &pair.refresh).await?;
@@ -53,7 +52,7 @@ pub async fn refresh(
         Ok(None) => return Err(ApiError::Http(HttpError::NotAuthenticated)),
         Err(two) => return Ok(clearing_cookie(&req, two)),
     };
-    let now = now();
+    let now = state.clock.now();
     let request = RefreshRequest {
         refresh: refresh.clone(),
     };
@@ -96,7 +95,7 @@ pub async fn log_out(
     http: web::Data<HttpSettings>,
 ) -> Result<HttpResponse, ApiError> {
     check_same_origin(&req)?;
-    let now = now();
+    let now = state.clock.now();
     let access = access_token(&req, &http.auth_header_types).ok();
     let refresh = match refresh_from_cookie(&req) {
         Ok(refresh) => refresh,
@@ -148,7 +147,7 @@ pub async fn change_password(
     AuthenticatedBody(AuthenticatedUser(user), data): AuthenticatedBody<AuthenticatedUser>,
 ) -> Result<HttpResponse, ApiError> {
     let request = data.read_keeping_whitespace(&["old_password", "new_password"])?;
-    let now = now();
+    let now = state.clock.now();
     let pair = accounts::change_password(&state, &user, request, now).await?;
     let body = session_response(&state, pair.access, &pair.refresh).await?;
     let lifetime = state.tokens.settings().refresh_token_lifetime;

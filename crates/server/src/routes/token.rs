@@ -10,7 +10,6 @@ use apikit::log::client_of;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::now;
 use crate::http::HttpSettings;
 use crate::http::error::ApiError;
 use crate::services::{AppState, tokens};
@@ -21,7 +20,8 @@ pub async fn obtain_pair(
     state: web::Data<AppState>,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = tokens::obtain_pair(&state, data.read()?, client_of(&req), now()).await?;
+    let pair =
+        tokens::obtain_pair(&state, data.read()?, client_of(&req), state.clock.now()).await?;
     Ok(no_store(&pair))
 }
 
@@ -30,7 +30,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
-    let refreshed = tokens::refresh(&state, data.read()?, now()).await?;
+    let refreshed = tokens::refresh(&state, data.read()?, state.clock.now()).await?;
     Ok(no_store(&refreshed))
 }
 
@@ -39,7 +39,7 @@ pub async fn verify(
     state: web::Data<AppState>,
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
-    tokens::verify(&state, data.read()?, now()).await?;
+    tokens::verify(&state, data.read()?, state.clock.now()).await?;
     Ok(no_store(&json!({})))
 }
 
@@ -52,7 +52,7 @@ pub async fn blacklist(
     data: RequestData,
 ) -> Result<HttpResponse, ApiError> {
     let access = access_token(&req, &http.auth_header_types).ok();
-    tokens::blacklist(&state, data.read()?, access.as_deref(), now()).await?;
+    tokens::blacklist(&state, data.read()?, access.as_deref(), state.clock.now()).await?;
     Ok(no_store(&json!({})))
 }
 

@@ -112,7 +112,7 @@ pub async fn change_password(
     let (user_id, checked, hash) = (user.id, user.password.clone(), new_hash.clone());
     // Sessions end as the new password is written, not when the request came in: a log in
     // that recorded its session while bcrypt ran here ends too, its access token included.
-    let ended_at = crate::auth::now().max(now);
+    let ended_at = state.clock.now().max(now);
     let revoked = state
         .db
         .run(move |conn| set_password_ending_sessions(conn, user_id, &checked, &hash, ended_at))

@@ -7,14 +7,17 @@ use crate::auth::TokenCodec;
 use crate::auth::hashing::{HashingPool, PoolError};
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::Throttle;
+use crate::clock::Clock;
 use crate::db::Database;
 use crate::db::view::AuthView;
 use crate::services::ServiceError;
 
 /// The application state: the database and this process's view of it, the token codec and
-/// the password hasher.
+/// the password hasher, and the clock every request reads the time from.
 #[derive(Clone)]
 pub struct AppState {
+    /// Where "now" comes from: the system's clock, or a test's.
+    pub clock: Clock,
     /// The connection pool.
     pub db: Database,
     /// What each request checks (users, revocations), in memory.

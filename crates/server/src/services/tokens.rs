@@ -86,7 +86,7 @@ pub async fn start_session(
     user: &User,
     now: i64,
 ) -> Result<TokenPair, ServiceError> {
-    let now = after_sessions_ended(user, now).await;
+    let now = after_sessions_ended(state, user, now).await;
     let settings = state.tokens.settings();
     let family = settings.refresh_reuse_detection.then(|| Family {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -128,16 +128,10 @@ pub async fn start_session(
 /// session starting right after a password change or a log out everywhere waits for the
 /// second to turn (at most about a second; not at all for a mark another clock put further
 /// ahead, whose tokens would be refused however long this waited).
-async fn after_sessions_ended(user: &User, now: i64) -> i64 {
-    let Some(ended) = second_to_wait_out(user, now) else {
-        return now;
-    };
-    loop {
-        let now = crate::auth::now();
-        if now > ended {
-            return now;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+async fn after_sessions_ended(state: &AppState, user: &User, now: i64) -> i64 {
+    match second_to_wait_out(user, now) {
+        Some(ended) => state.clock.after(ended).await,
+        None => now,
     }
 }
 

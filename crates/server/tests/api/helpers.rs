@@ -10,6 +10,7 @@ use reqwest::{Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use server::auth::password::PasswordHasher;
+use server::clock::{Clock, ManualClock};
 use server::configuration::{DatabaseUrl, Settings};
 use server::db::events::Event;
 use server::db::tokens::{self as token_store, OutstandingToken};
@@ -177,6 +178,20 @@ impl TestApp {
     /// An app whose PostgreSQL connections go to `database_url` (for example through a
     /// [`crate::proxy::Proxy`]) while `database` is the one created for it.
     pub fn spawn_on(database: TestDatabase, overrides: &[(&str, &str)]) -> Self {
+        Self::start(database, overrides, Clock::system())
+    }
+
+    /// An app on a fresh database of `backend` whose time is `hand`'s: it stands still until
+    /// the test moves it.
+    pub fn spawn_with_clock(
+        backend: &Backend,
+        overrides: &[(&str, &str)],
+        hand: &ManualClock,
+    ) -> Self {
+        Self::start(TestDatabase::create(backend), overrides, hand.clock())
+    }
+
+    fn start(database: TestDatabase, overrides: &[(&str, &str)], clock: Clock) -> Self {
         capture_log();
         let url = database.url();
         let mut vars: HashMap<String, String> = HashMap::from([
@@ -192,7 +207,7 @@ impl TestApp {
         let settings =
             Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings are valid");
         let database_url = settings.database_url.clone();
-        let application = Application::build(settings).expect("the app starts");
+        let application = Application::build_with_clock(settings, clock).expect("the app starts");
         let port = application.port();
         let handle = application.handle();
         let view = application.view();
@@ -393,11 +408,16 @@ impl TestApp {
 
     /// Deactivates the user and ends their sessions, as `server deactivateuser` does.
     pub fn deactivate(&self, username: &str) {
+        self.deactivate_at(username, now());
+    }
+
+    /// [`TestApp::deactivate`] at `now` (seconds since the epoch).
+    pub fn deactivate_at(&self, username: &str, now: i64) {
         let mut conn = self.connection();
         let user = users::find_by_username(&mut conn, username)
             .expect("query works")
             .expect("the user exists");
-        accounts::deactivate(&mut conn, user.id, now()).expect("update works");
+        accounts::deactivate(&mut conn, user.id, now).expect("update works");
         self.view.learn(&Event::User(user.id));
     }
 

@@ -18,6 +18,7 @@ mod families;
 mod frontend;
 mod health;
 mod keys;
+mod model;
 mod notes_forward;
 mod parity;
 mod propagation;
