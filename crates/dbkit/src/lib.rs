@@ -91,6 +91,11 @@ fn redact_password(url: &str) -> String {
 /// How long a request waits for a connection before the API answers 503.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// The longest one statement on a pooled PostgreSQL connection may run, waiting for locks
+/// included, before PostgreSQL cancels it and the API answers 503: SQLite's busy timeout. A
+/// locked table then costs a request five seconds, not as long as the lock lasts.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A connection to either database; queries written once run on both.
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -104,7 +109,8 @@ pub enum AnyConnection {
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// No connection could be had in time, the connection died, SQLite stayed locked past its
-    /// busy timeout, or the database refuses writes (read-only, or its disk or size limit is
+    /// busy timeout, a PostgreSQL statement ran past [`STATEMENT_TIMEOUT`], or the database
+    /// refuses writes (read-only, or its disk or size limit is
     /// full): the database is down, overloaded or out of room, and trying later may work.
     #[error("database unavailable: {what}")]
     Unavailable {
@@ -148,6 +154,13 @@ impl From<diesel::result::Error> for DbError {
             }
             Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
                 Self::unavailable("SQLite stayed locked", error)
+            }
+            Error::DatabaseError(_, info)
+                if info
+                    .message()
+                    .contains("canceling statement due to statement timeout") =>
+            {
+                Self::unavailable("a statement ran past its timeout", error)
             }
             Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
                 Self::unavailable("the database is read-only", error)
@@ -204,8 +217,16 @@ impl ManageConnection for ConnectionFactory {
     type Connection = AnyConnection;
     type Error = ConnectionError;
 
+    /// A pooled connection: on PostgreSQL, with the [`STATEMENT_TIMEOUT`] (migrations, on the
+    /// first connection, run without one).
     fn connect(&self) -> Result<AnyConnection, ConnectionError> {
-        ConnectionFactory::connect(self)
+        let mut conn = ConnectionFactory::connect(self)?;
+        if let AnyConnection::Postgresql(pg) = &mut conn {
+            let timeout = STATEMENT_TIMEOUT.as_millis();
+            pg.batch_execute(&format!("SET statement_timeout = {timeout}"))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {

@@ -7,10 +7,13 @@
 //! - `docs`: builds the book into `target/book/`.
 //! - `bench`: this server against the Django peer, side by side.
 //! - `stack`: the Docker compose stack, built, started, checked and taken down.
+//! - `faults`: what the stack survives (saturation, a database restart, a lost notification,
+//!   slow clients, exhaustion, a replica killed), measured.
 
 mod bench;
 mod binaries;
 mod docs;
+mod faults;
 mod frontend;
 mod serve;
 mod stack;
@@ -34,6 +37,10 @@ Commands:
   bench rotation           a key rotation under load: auth server + notes service (needs wrk)
   bench abandoned          a log in's time alone and during 24 abandoned password changes
   bench profile [--save]   what checking a token costs /hello/, step by step (needs perf, wrk)
+  faults [--long]          what nginx, two servers and a PostgreSQL of its own survive, measured
+                           (needs nginx, wrk, PostgreSQL's server package; at most 10 minutes);
+                           --long: the model test's 10,000 sequences and a million hostile
+                           inputs per property instead
   stack [--from-source]    build the Docker images, run docker-compose.yml and check it over
                            HTTPS (needs docker.io, docker-compose, curl, wrk; mmdebstrap where
                            Docker Hub cannot be reached)
@@ -43,7 +50,9 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let command = args.next();
     let rest: Vec<String> = args.collect();
-    let known = ["serve", "test", "frontend", "docs", "bench", "stack"];
+    let known = [
+        "serve", "test", "frontend", "docs", "bench", "faults", "stack",
+    ];
     if command
         .as_deref()
         .is_some_and(|command| known.contains(&command))
@@ -59,6 +68,7 @@ fn main() -> ExitCode {
         Some("docs") => docs::build(&workspace_root()).map(drop),
         Some("bench") => bench::run_all(&workspace_root(), &rest),
         Some("stack") => stack::run(&workspace_root(), &rest),
+        Some("faults") => faults::run(&workspace_root(), &rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

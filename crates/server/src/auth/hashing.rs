@@ -9,10 +9,14 @@
 //!
 //! The queue is bounded: when [`QUEUED_PER_THREAD`] jobs per thread are waiting, a new one is
 //! refused at once ([`PoolError::Busy`], a quick 503) rather than waiting seconds behind them.
-//! A job whose request went away (the client gave up) is skipped, not hashed for nobody.
+//! A job that waited longer than [`MAX_QUEUE_WAIT`] anyway (the machine is busier than the
+//! queue's length assumes) is refused the same way when its turn comes, so that no login waits
+//! past it. A job whose request went away (the client gave up) is skipped, not hashed for
+//! nobody.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -25,9 +29,15 @@ pub const HASHING_NICENESS: i32 = 10;
 /// the last of them starts about four seconds later.
 pub const QUEUED_PER_THREAD: usize = 16;
 
+/// The longest a job may wait for its turn: one refused after it is answered 503 at once
+/// (`cargo xtask faults` measured logins waiting over 15 s, at twice what two servers could
+/// hash, before there was a limit).
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
 /// A fixed pool of low-priority threads for password hashing.
 pub struct HashingPool {
     jobs: SyncSender<Job>,
+    max_wait: Duration,
 }
 
 /// Why a job did not run.
@@ -44,6 +54,11 @@ pub enum PoolError {
 impl HashingPool {
     /// Starts `threads` threads (at least one).
     pub fn new(threads: usize) -> Self {
+        Self::with_max_wait(threads, MAX_QUEUE_WAIT)
+    }
+
+    /// [`HashingPool::new`], refusing jobs that waited longer than `max_wait` for their turn.
+    pub fn with_max_wait(threads: usize, max_wait: Duration) -> Self {
         let threads = threads.max(1);
         let (sender, receiver) = mpsc::sync_channel::<Job>(threads * QUEUED_PER_THREAD);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -56,7 +71,10 @@ impl HashingPool {
                 tracing::error!(%error, "cannot start a password hashing thread");
             }
         }
-        Self { jobs: sender }
+        Self {
+            jobs: sender,
+            max_wait,
+        }
     }
 
     /// A pool with one thread per core.
@@ -72,16 +90,22 @@ impl HashingPool {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
         let (done, result) = oneshot::channel();
+        let (queued, max_wait) = (Instant::now(), self.max_wait);
         let job: Job = Box::new(move || {
-            if !done.is_closed() {
-                let _ = done.send(job());
+            if done.is_closed() {
+                return;
             }
+            let _ = done.send(if queued.elapsed() > max_wait {
+                Err(PoolError::Busy)
+            } else {
+                Ok(job())
+            });
         });
         self.jobs.try_send(job).map_err(|error| match error {
             TrySendError::Full(_) => PoolError::Busy,
             TrySendError::Disconnected(_) => PoolError::Stopped,
         })?;
-        result.await.map_err(|_| PoolError::Stopped)
+        result.await.map_err(|_| PoolError::Stopped)?
     }
 }
 
@@ -157,6 +181,28 @@ mod tests {
         assert!(matches!(pool.run(|| ()).await, Err(PoolError::Busy)));
         release.send(()).unwrap();
         assert!(blocking.await.unwrap().is_ok());
+    }
+
+    #[actix_web::test]
+    async fn a_job_that_waited_past_the_limit_is_refused_not_run() {
+        let pool = Arc::new(HashingPool::with_max_wait(1, Duration::from_millis(50)));
+        let (release, blocking) = occupy(&pool).await;
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let late = actix_web::rt::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))
+                    .await
+            }
+        });
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        release.send(()).unwrap();
+
+        assert!(matches!(late.await.unwrap(), Err(PoolError::Busy)));
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(blocking.await.unwrap().is_ok());
+        assert_eq!(pool.run(|| 7).await.unwrap(), 7);
     }
 
     #[actix_web::test]

@@ -175,3 +175,38 @@ async fn with_a_read_only_sqlite_database_writes_are_a_503_not_a_500() {
         "reads still work"
     );
 }
+
+#[actix_web::test]
+async fn a_write_blocked_by_a_postgresql_lock_is_a_503_after_the_statement_timeout() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let mut holder = app.connection();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut holder,
+        "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE;",
+    )
+    .expect("the lock is taken");
+
+    let started = Instant::now();
+    let registered = app
+        .post_json(
+            "/api/register/",
+            &json!({"username": "grace", "password": PASSWORD}),
+        )
+        .await;
+    let waited = started.elapsed();
+
+    assert_json(registered, 503, json!({"detail": UNAVAILABLE})).await;
+    assert!(
+        waited >= dbkit::STATEMENT_TIMEOUT && waited < dbkit::STATEMENT_TIMEOUT * 3,
+        "answered after {waited:?}: the statement timeout, not the lock, decides"
+    );
+    drop(holder);
+    assert_eq!(
+        app.register("grace", PASSWORD).await.status(),
+        201,
+        "nothing was half-written"
+    );
+}

@@ -4,8 +4,10 @@
 //! reactivated, and time passing lifetimes) run against the real API on both databases, every
 //! answer compared with what a small model of users, families and tokens says it must be.
 //!
-//! The server reads a [`ManualClock`]: time moves only when a step moves it, so a sequence can
-//! outlive an access token, a refresh token and a family without waiting a second.
+//! The server reads a [`ManualClock`]: time moves only when a step moves it (or when the server
+//! waits for the next second, which a manual clock jumps to), so a sequence can outlive an
+//! access token, a refresh token and a family without waiting a second. The model works out
+//! each answer as of the second its request is sent.
 //!
 //! `MODEL_SEQUENCES` sets how many sequences run (256 by default; `cargo xtask faults --long`
 //! runs 10,000). A sequence the server answers differently is shrunk to its shortest form and

@@ -112,9 +112,30 @@ pub(super) fn http_post_json(
 
 /// One HTTP/1.0 exchange (the xtask needs no HTTP client crate for a few set-up calls).
 pub(super) fn http(base: &str, request: &str) -> Result<(u16, String), String> {
+    exchange(base, request, Duration::from_secs(60))
+}
+
+/// One HTTP/1.0 exchange that gives up when connecting, sending or any one read takes longer
+/// than `deadline`.
+pub(crate) fn exchange(
+    base: &str,
+    request: &str,
+    deadline: Duration,
+) -> Result<(u16, String), String> {
     use std::io::{Read, Write};
-    let addr = base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    use std::net::ToSocketAddrs;
+    let addr = base
+        .trim_start_matches("http://")
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("no address")?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, deadline).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(deadline))
+        .and_then(|()| stream.set_write_timeout(Some(deadline)))
+        .map_err(|e| e.to_string())?;
     stream
         .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;

@@ -24,13 +24,13 @@ use serde_json::Value;
 use crate::{binaries, step};
 
 mod abandoned;
-mod client;
+pub(crate) mod client;
 mod profile;
 mod ratio;
-mod report;
+pub(crate) mod report;
 mod rotation;
-mod rss;
-mod stacks;
+pub(crate) mod rss;
+pub(crate) mod stacks;
 mod wrk;
 
 use client::{login, raw_bcrypt_rate, user_id};

@@ -295,7 +295,7 @@ impl Report {
 }
 
 /// The CPU's model name, as the kernel reports it.
-pub(super) fn machine() -> String {
+pub(crate) fn machine() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -308,7 +308,7 @@ pub(super) fn machine() -> String {
 }
 
 /// Today's date in UTC, `YYYY-MM-DD`.
-pub(super) fn today() -> String {
+pub(crate) fn today() -> String {
     Command::new("date")
         .arg("-u")
         .arg("+%Y-%m-%d")

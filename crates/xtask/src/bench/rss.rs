@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Samples the resident memory of a process group every 50 ms; keeps the peak.
-pub(super) struct RssSampler {
+pub(crate) struct RssSampler {
     pub(super) running: Arc<AtomicBool>,
     pub(super) peak_kib: Arc<AtomicU64>,
     pub(super) thread: std::thread::JoinHandle<()>,
 }
 
 impl RssSampler {
-    pub(super) fn start(group: u32) -> Self {
+    pub(crate) fn start(group: u32) -> Self {
         let running = Arc::new(AtomicBool::new(true));
         let peak_kib = Arc::new(AtomicU64::new(0));
         let (flag, peak) = (running.clone(), peak_kib.clone());
@@ -31,7 +31,7 @@ impl RssSampler {
     }
 
     /// Stops sampling; returns the peak in MiB.
-    pub(super) fn stop(self) -> f64 {
+    pub(crate) fn stop(self) -> f64 {
         self.running.store(false, Ordering::Relaxed);
         let _ = self.thread.join();
         self.peak_kib.load(Ordering::Relaxed) as f64 / 1024.0
@@ -40,7 +40,7 @@ impl RssSampler {
 
 /// The summed VmRSS of every process in process group `group` (gunicorn's master and
 /// workers; the server's single process).
-pub(super) fn group_rss_kib(group: u32) -> u64 {
+pub(crate) fn group_rss_kib(group: u32) -> u64 {
     let Ok(entries) = fs::read_dir("/proc") else {
         return 0;
     };

@@ -14,9 +14,9 @@ use super::{BCRYPT_COST, PASSWORD, SECRET, USERNAME};
 use crate::{run, step};
 
 /// A server under test: its base URL and its process (group) for RSS.
-pub(super) struct Side {
-    pub(super) base: String,
-    pub(super) child: Child,
+pub(crate) struct Side {
+    pub(crate) base: String,
+    pub(crate) child: Child,
 }
 
 impl Drop for Side {
@@ -31,7 +31,7 @@ impl Drop for Side {
 
 unsafe extern "C" {
     #[link_name = "kill"]
-    pub(super) fn libc_kill(pid: i32, signal: i32) -> i32;
+    pub(crate) fn libc_kill(pid: i32, signal: i32) -> i32;
 }
 
 pub(super) fn start_ours(
@@ -144,7 +144,7 @@ pub(super) fn on_core(core: Option<usize>, program: impl AsRef<OsStr>) -> Comman
 
 /// Starts `command` in a process group of its own and waits (up to 30 s) until `ready_path`
 /// answers 200 on `port`.
-pub(super) fn spawn(mut command: Command, port: u16, ready_path: &str) -> Result<Side, String> {
+pub(crate) fn spawn(mut command: Command, port: u16, ready_path: &str) -> Result<Side, String> {
     use std::os::unix::process::CommandExt;
     let child = command
         .process_group(0)

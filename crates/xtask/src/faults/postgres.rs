@@ -31,17 +31,31 @@ impl OwnPostgres {
             port,
             user,
         };
+        std::fs::create_dir_all(dir).map_err(|e| format!("making {}: {e}", dir.display()))?;
         if let Some(user) = user {
             run(Command::new("chown").args(["-R", user]).arg(dir))?;
         }
         run(postgres
             .as_owner("initdb")
-            .args(["--username=postgres", "--auth=trust", "--encoding=UTF8", "-D"])
+            .args([
+                "--username=postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "-D",
+            ])
             .arg(&postgres.data)
             .stdout(Stdio::null()))?;
         postgres.start_again()?;
         run(Command::new("psql")
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .args([
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .args(["-c", "CREATE DATABASE faults"])
             .stdout(Stdio::null()))?;
         Ok(postgres)
@@ -87,7 +101,15 @@ impl OwnPostgres {
     /// Runs `sql` on database `faults` and returns what it printed (unaligned, tuples only).
     pub(super) fn query(&self, sql: &str) -> Result<String, String> {
         let output = Command::new("psql")
-            .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
             .args(["-U", "postgres", "-d", "faults", "-c", sql])
             .output()
             .map_err(|e| format!("running psql: {e}"))?;
