@@ -2,6 +2,8 @@
 //! headless Chromium, and the project's nginx config in front of two replicas.
 
 mod harness;
+#[path = "../support/nginx_config.rs"]
+mod nginx_config;
 #[path = "../support/postgres.rs"]
 mod postgres;
 

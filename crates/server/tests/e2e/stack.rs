@@ -15,6 +15,7 @@ use crate::harness::{
     NotesProcess, ServerProcess, drain, exclusive, find_tool, missing, post_mortem, start_twice,
     wait_until, wait_until_blocking, with_browser, workspace_root,
 };
+use crate::nginx_config::render_for_loopback;
 use crate::postgres::{self, ScratchDatabase};
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -165,26 +166,8 @@ fn copy_readable(from: &Path, to: &Path) -> Result<()> {
 fn render_config(dir: &Path, port: u16, upstreams: &str, notes_upstream: &str) -> Result<()> {
     let nginx_dir = workspace_root().join("nginx");
     let template = std::fs::read_to_string(nginx_dir.join("nginx.conf.template"))?;
-    let rendered = template
-        .replace("${NGINX_LISTEN}", &format!("127.0.0.1:{port}"))
-        .replace("${NGINX_RUNTIME_DIR}", &dir.to_string_lossy())
-        .replace("${NGINX_DIST_DIR}", &dir.join("dist").to_string_lossy())
-        .replace("${NGINX_RESOLVER}", "")
-        .replace("${NGINX_UPSTREAMS}", upstreams)
-        .replace("${NGINX_NOTES_UPSTREAMS}", notes_upstream)
-        // Plain HTTP here (the Docker stack serves HTTPS: `cargo xtask stack` checks it); the
-        // redirect server answers on the port after nginx's.
-        .replace("${NGINX_TLS}", "")
-        .replace(
-            "${NGINX_REDIRECT_LISTEN}",
-            &format!("127.0.0.1:{}", port + 1),
-        )
-        .replace("${NGINX_HTTPS_PORT}", &port.to_string())
-        .replace("${NGINX_SERVER_NAME}", "127.0.0.1");
-    ensure!(
-        !rendered.contains("${NGINX_"),
-        "a placeholder of nginx.conf.template was left unfilled"
-    );
+    let rendered = render_for_loopback(&template, dir, port, upstreams, notes_upstream)
+        .map_err(anyhow::Error::msg)?;
     std::fs::write(dir.join("nginx.conf"), rendered)?;
     std::fs::copy(
         nginx_dir.join("proxy_params.conf"),

@@ -5,6 +5,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../../server/tests/support/nginx_config.rs"]
+mod nginx_config;
+
+use nginx_config::render_for_loopback;
+
 /// A running nginx; stopped when dropped.
 pub(super) struct Nginx {
     child: Child,
@@ -33,23 +38,8 @@ impl Nginx {
             .iter()
             .map(|upstream| format!("server {upstream} max_fails=1 fail_timeout=2s; "))
             .collect();
-        let rendered = template
-            .replace("${NGINX_LISTEN}", &format!("127.0.0.1:{port}"))
-            .replace("${NGINX_RUNTIME_DIR}", &dir.to_string_lossy())
-            .replace("${NGINX_DIST_DIR}", &dir.join("dist").to_string_lossy())
-            .replace("${NGINX_RESOLVER}", "")
-            .replace("${NGINX_UPSTREAMS}", &servers)
-            .replace("${NGINX_NOTES_UPSTREAMS}", "server 127.0.0.1:9;")
-            .replace("${NGINX_TLS}", "")
-            .replace(
-                "${NGINX_REDIRECT_LISTEN}",
-                &format!("127.0.0.1:{}", port + 1),
-            )
-            .replace("${NGINX_HTTPS_PORT}", &port.to_string())
-            .replace("${NGINX_SERVER_NAME}", "127.0.0.1");
-        if rendered.contains("${NGINX_") {
-            return Err("a placeholder of nginx.conf.template was left unfilled".into());
-        }
+        // No notes service runs here: its upstream is a port nothing listens on.
+        let rendered = render_for_loopback(&template, dir, port, &servers, "server 127.0.0.1:9;")?;
         std::fs::write(dir.join("nginx.conf"), rendered).map_err(|e| e.to_string())?;
         let mut params = std::fs::read_to_string(root.join("nginx/proxy_params.conf"))
             .map_err(|e| format!("reading proxy_params.conf: {e}"))?;
