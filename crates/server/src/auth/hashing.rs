@@ -9,11 +9,13 @@
 //!
 //! The queue is bounded: when [`QUEUED_PER_THREAD`] jobs per thread are waiting, a new one is
 //! refused at once ([`PoolError::Busy`], a quick 503) rather than waiting seconds behind them.
-//! A job that waited longer than [`MAX_QUEUE_WAIT`] anyway (the machine is busier than the
-//! queue's length assumes) is refused the same way when its turn comes, so that no login waits
-//! past it. A job whose request went away (the client gave up) is skipped, not hashed for
+//! The queue's length is a ceiling, not a promise: on a machine busier than it assumes, the
+//! jobs ahead would take longer than [`MAX_QUEUE_WAIT`], so a job is also refused at once when
+//! the jobs waiting ahead of it, at the recent time per job, would take longer than that; and
+//! one that waited past it anyway is refused when its turn comes. No login waits past it. A job whose request went away (the client gave up) is skipped, not hashed for
 //! nobody.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +40,39 @@ pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
 pub struct HashingPool {
     jobs: SyncSender<Job>,
     max_wait: Duration,
+    threads: usize,
+    load: Arc<Load>,
+}
+
+/// How busy the pool is: the jobs waiting, and how long a job has recently taken.
+#[derive(Default)]
+struct Load {
+    waiting: AtomicUsize,
+    /// A moving average of the time a job runs, in nanoseconds (0 until one has run).
+    job_nanos: AtomicU64,
+}
+
+impl Load {
+    /// Counts a job's run time into the average (each new one weighs an eighth).
+    fn ran_for(&self, took: Duration) {
+        let took = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        let _ = self
+            .job_nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |average| {
+                Some(if average == 0 {
+                    took
+                } else {
+                    average - average / 8 + took / 8
+                })
+            });
+    }
+
+    /// How long the jobs waiting now would keep a new one waiting on `threads` threads.
+    fn expected_wait(&self, threads: usize) -> Duration {
+        let waiting = self.waiting.load(Ordering::Relaxed) as u64;
+        let per_job = self.job_nanos.load(Ordering::Relaxed);
+        Duration::from_nanos(waiting.saturating_mul(per_job) / threads as u64)
+    }
 }
 
 /// Why a job did not run.
@@ -74,6 +109,8 @@ impl HashingPool {
         Self {
             jobs: sender,
             max_wait,
+            threads,
+            load: Arc::default(),
         }
     }
 
@@ -89,21 +126,32 @@ impl HashingPool {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
+        if self.load.expected_wait(self.threads) > self.max_wait {
+            return Err(PoolError::Busy);
+        }
         let (done, result) = oneshot::channel();
-        let (queued, max_wait) = (Instant::now(), self.max_wait);
+        let (queued, max_wait, load) = (Instant::now(), self.max_wait, self.load.clone());
         let job: Job = Box::new(move || {
+            load.waiting.fetch_sub(1, Ordering::Relaxed);
             if done.is_closed() {
                 return;
             }
-            let _ = done.send(if queued.elapsed() > max_wait {
-                Err(PoolError::Busy)
-            } else {
-                Ok(job())
-            });
+            if queued.elapsed() > max_wait {
+                let _ = done.send(Err(PoolError::Busy));
+                return;
+            }
+            let started = Instant::now();
+            let output = job();
+            load.ran_for(started.elapsed());
+            let _ = done.send(Ok(output));
         });
-        self.jobs.try_send(job).map_err(|error| match error {
-            TrySendError::Full(_) => PoolError::Busy,
-            TrySendError::Disconnected(_) => PoolError::Stopped,
+        self.load.waiting.fetch_add(1, Ordering::Relaxed);
+        self.jobs.try_send(job).map_err(|error| {
+            self.load.waiting.fetch_sub(1, Ordering::Relaxed);
+            match error {
+                TrySendError::Full(_) => PoolError::Busy,
+                TrySendError::Disconnected(_) => PoolError::Stopped,
+            }
         })?;
         result.await.map_err(|_| PoolError::Stopped)?
     }
@@ -203,6 +251,33 @@ mod tests {
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
         assert!(blocking.await.unwrap().is_ok());
         assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
+
+    #[actix_web::test]
+    async fn a_job_the_jobs_ahead_would_keep_past_the_limit_is_refused_at_once() {
+        let pool = Arc::new(HashingPool::with_max_wait(1, Duration::from_secs(2)));
+        pool.run(|| std::thread::sleep(Duration::from_millis(1200)))
+            .await
+            .unwrap();
+        let (release, blocking) = occupy(&pool).await;
+        let queued: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = pool.clone();
+                actix_web::rt::spawn(async move { pool.run(|| ()).await })
+            })
+            .collect();
+        // Both are queued (1.2 s each, by the last job's time), then the next is refused
+        // without waiting for them: its turn would come after the 2 s limit.
+        while pool.load.waiting.load(Ordering::Relaxed) < 2 {
+            actix_web::rt::task::yield_now().await;
+        }
+        assert!(matches!(pool.run(|| ()).await, Err(PoolError::Busy)));
+
+        release.send(()).unwrap();
+        assert!(blocking.await.unwrap().is_ok());
+        for job in queued {
+            assert!(job.await.unwrap().is_ok());
+        }
     }
 
     #[actix_web::test]

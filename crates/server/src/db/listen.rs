@@ -20,6 +20,9 @@ const POLL: Duration = Duration::from_millis(20);
 /// How often the connection is proved alive with a query.
 const PING: Duration = Duration::from_secs(5);
 
+/// The listener connection's `application_name`, as `pg_stat_activity` shows it.
+pub const APPLICATION_NAME: &str = "auth-events";
+
 /// How long to wait before connecting again.
 const RECONNECT: Duration = Duration::from_secs(1);
 
@@ -48,6 +51,10 @@ fn run(url: &SecretString, view: &WeakView) {
 /// Listens until the connection fails or nobody uses the view any more.
 fn listen(url: &SecretString, view: &WeakView) -> Result<(), String> {
     let mut conn = PgConnection::establish(url.expose_secret()).map_err(|e| e.to_string())?;
+    // Named, so that `pg_stat_activity` tells the listener from the pooled connections.
+    diesel::sql_query(format!("SET application_name = '{APPLICATION_NAME}'"))
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
     diesel::sql_query(format!("LISTEN {CHANNEL}"))
         .execute(&mut conn)
         .map_err(|e| e.to_string())?;

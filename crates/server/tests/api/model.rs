@@ -44,8 +44,11 @@ const SETTINGS: &[(&str, &str)] = &[
     ("PASSWORD_CHANGE_THROTTLE_FAILURES", "100000"),
 ];
 
-/// How far time moves in one step: each side of the grace, of each lifetime, and on it.
-const WAITS: &[i64] = &[1, 9, 10, 11, 299, 300, 301, 1800, 3599, 3600, 10800];
+/// How far time moves in one step: each side of the grace, of each lifetime, and on it, and
+/// the gaps between a client's refreshes that keep a session going until its family ends.
+const WAITS: &[i64] = &[
+    1, 9, 10, 11, 299, 300, 301, 1800, 2400, 3000, 3599, 3600, 10800,
+];
 
 /// The two passwords a user changes between (both pass Django's rules).
 const PASSWORDS: [&str; 2] = ["correct-horse-battery", "lantern-orbit-staple"];
@@ -74,6 +77,18 @@ enum Step {
     },
     Refresh {
         token: Index,
+    },
+    /// A family's current refresh token, as a client that keeps its session going does.
+    RefreshCurrent {
+        family: Index,
+    },
+    /// A client keeping its session going for hours: `rounds` times, time passes by `gap`
+    /// seconds and the family's current token is refreshed (so sessions meet their family's
+    /// end, which no rotation carries them past).
+    KeepSessionAlive {
+        family: Index,
+        rounds: u8,
+        gap: i64,
     },
     /// The same refresh token twice in a row, as a client whose answer was lost.
     RefreshRetried {
@@ -117,7 +132,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..USERS).prop_map(|user| Step::Register { user }),
         3 => (0..USERS, prop::bool::weighted(0.85))
             .prop_map(|(user, right_password)| Step::LogIn { user, right_password }),
-        4 => any::<Index>().prop_map(|token| Step::Refresh { token }),
+        3 => any::<Index>().prop_map(|token| Step::Refresh { token }),
+        3 => any::<Index>().prop_map(|family| Step::RefreshCurrent { family }),
+        2 => (any::<Index>(), 1..6u8, prop::sample::select(&[1800i64, 2400, 3000, 3599][..]))
+            .prop_map(|(family, rounds, gap)| Step::KeepSessionAlive { family, rounds, gap }),
         1 => any::<Index>().prop_map(|token| Step::RefreshRetried { token }),
         1 => any::<Index>().prop_map(|token| Step::RefreshInParallel { token }),
         2 => (any::<Index>(), any::<bool>())
@@ -196,6 +214,7 @@ async fn run(
 ) -> Result<(), TestCaseError> {
     let mut model = Model::new(hand.clone(), tally.clone());
     model.register(app, 0).await?;
+    model.log_in(app, 0, true).await?;
     for step in sequence {
         model.apply(app, step).await?;
     }
@@ -242,6 +261,9 @@ struct Token {
 /// The reference model: users, families and the tokens given out, by a sequence.
 struct Model {
     clock: ManualClock,
+    /// The time the model expects the server's clock to show: moved by waits, and by a session
+    /// that starts after the second its user's sessions ended in.
+    now: i64,
     tally: Arc<Tally>,
     users: Vec<User>,
     families: Vec<Family>,
@@ -303,6 +325,7 @@ impl Model {
             })
             .collect();
         Self {
+            now: clock.now(),
             clock,
             tally,
             users,
@@ -313,7 +336,7 @@ impl Model {
     }
 
     fn now(&self) -> i64 {
-        self.clock.now()
+        self.now
     }
 
     /// The status and JSON body of `response`, counted in the run's tally.
@@ -326,7 +349,19 @@ impl Model {
         answer
     }
 
+    /// Takes `step` on the server and on the model, and checks that the server's clock shows
+    /// what the model expects after it (it moves only where the model says it does).
     async fn apply(&mut self, app: &TestApp, step: Step) -> Result<(), TestCaseError> {
+        self.take(app, step).await?;
+        prop_assert_eq!(
+            self.clock.now(),
+            self.now,
+            "the server's clock moved unexpectedly"
+        );
+        Ok(())
+    }
+
+    async fn take(&mut self, app: &TestApp, step: Step) -> Result<(), TestCaseError> {
         match step {
             Step::Register { user } => self.register(app, user).await,
             Step::LogIn {
@@ -334,6 +369,26 @@ impl Model {
                 right_password,
             } => self.log_in(app, user, right_password).await,
             Step::Refresh { token } => self.refresh(app, token).await,
+            Step::RefreshCurrent { family } => match self.pick(&self.families, family) {
+                Some(family) => self.refresh_token(app, self.families[family].current).await,
+                None => Ok(()),
+            },
+            Step::KeepSessionAlive {
+                family,
+                rounds,
+                gap,
+            } => {
+                let Some(family) = self.pick(&self.families, family) else {
+                    return Ok(());
+                };
+                for _ in 0..rounds {
+                    self.clock.advance(gap);
+                    self.now += gap;
+                    self.refresh_token(app, self.families[family].current)
+                        .await?;
+                }
+                Ok(())
+            }
             Step::RefreshRetried { token } => {
                 self.refresh(app, token).await?;
                 self.refresh(app, token).await
@@ -363,9 +418,20 @@ impl Model {
             }
             Step::Wait { seconds } => {
                 self.clock.advance(seconds);
+                self.now += seconds;
                 Ok(())
             }
         }
+    }
+
+    /// The item `index` picks, if there are any (a step with none to pick is counted as
+    /// skipped).
+    fn pick<T>(&self, items: &[T], index: Index) -> Option<usize> {
+        let picked = pick(items, &index);
+        if picked.is_none() {
+            self.tally.note("skipped: nothing to pick");
+        }
+        picked
     }
 
     fn registered(&self, user: usize) -> Option<String> {
@@ -381,9 +447,9 @@ impl Model {
             return Ok(());
         }
         prop_assert_eq!(status, 201, "{}", body);
-        prop_assert_eq!(&body["username"], &json!(name));
         let id = body["id"].as_i64();
         prop_assert!(id.is_some(), "{}", body);
+        prop_assert_eq!(&body, &json!({"id": id, "username": name}));
         self.users[user].id = id.map(|id| id as i32);
         Ok(())
     }
@@ -421,12 +487,10 @@ impl Model {
 
     /// A fresh family's pair, as a log in or a password change answers it.
     fn learn_session(&mut self, user: usize, body: &Value) -> Result<(), TestCaseError> {
+        prop_assert_eq!(fields(body), ["access", "refresh"]);
+        // The server's clock jumped to the session's second, if it had to wait for it.
         let at = self.session_start(user);
-        prop_assert_eq!(
-            self.now(),
-            at,
-            "the server's clock moved to the session's second"
-        );
+        self.now = at;
         let refresh = body["refresh"].as_str();
         prop_assert!(refresh.is_some(), "a refresh token: {}", body);
         let id = payload_of(refresh.unwrap_or_default())["family_id"].clone();
@@ -479,6 +543,10 @@ impl Model {
             self.now(),
             (self.now() + lifetime).min(self.families[family].expires),
         );
+        if exp < iat + lifetime {
+            self.tally
+                .note("issued: a token cut short by its family's end");
+        }
         let claims = payload_of(&text);
         let user = &self.users[self.families[family].user];
         let user_id = user.id.map(|id| id.to_string());
@@ -571,6 +639,7 @@ impl Model {
             Refreshed::Refused(refusal) => prop_assert_eq!(actual, refusal),
             Refreshed::Rotated(family) => {
                 prop_assert_eq!(actual.0, 200, "{}", actual.1);
+                prop_assert_eq!(fields(&actual.1), ["access", "refresh"]);
                 self.tally.note("refresh: rotated");
                 self.families[family].current = self.refresh.len();
                 self.learn_refresh(family, &actual.1["refresh"])?;
@@ -578,6 +647,7 @@ impl Model {
             }
             Refreshed::Retried(family, current) => {
                 prop_assert_eq!(actual.0, 200, "{}", actual.1);
+                prop_assert_eq!(fields(&actual.1), ["access", "refresh"]);
                 prop_assert_eq!(&actual.1["refresh"], &json!(self.refresh[current].text));
                 self.tally
                     .note("refresh: a retry within the grace, given the current token");
@@ -588,9 +658,13 @@ impl Model {
     }
 
     async fn refresh(&mut self, app: &TestApp, token: Index) -> Result<(), TestCaseError> {
-        let Some(token) = pick(&self.refresh, &token) else {
-            return Ok(());
-        };
+        match self.pick(&self.refresh, token) {
+            Some(token) => self.refresh_token(app, token).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn refresh_token(&mut self, app: &TestApp, token: usize) -> Result<(), TestCaseError> {
         let expected = self.expect_refresh(token);
         let actual = self
             .answer(app.refresh(&self.refresh[token].text).await)
@@ -605,7 +679,7 @@ impl Model {
         app: &TestApp,
         token: Index,
     ) -> Result<(), TestCaseError> {
-        let Some(token) = pick(&self.refresh, &token) else {
+        let Some(token) = self.pick(&self.refresh, token) else {
             return Ok(());
         };
         let text = self.refresh[token].text.clone();
@@ -630,7 +704,7 @@ impl Model {
         refresh: bool,
     ) -> Result<(), TestCaseError> {
         let tokens = if refresh { &self.refresh } else { &self.access };
-        let Some(index) = pick(tokens, &token) else {
+        let Some(index) = self.pick(tokens, token) else {
             return Ok(());
         };
         let token = &tokens[index];
@@ -650,7 +724,7 @@ impl Model {
     }
 
     async fn hello(&mut self, app: &TestApp, token: Index) -> Result<(), TestCaseError> {
-        let Some(token) = pick(&self.access, &token) else {
+        let Some(token) = self.pick(&self.access, token) else {
             return Ok(());
         };
         let expected = self
@@ -671,10 +745,10 @@ impl Model {
         token: Index,
         with_access: Option<Index>,
     ) -> Result<(), TestCaseError> {
-        let Some(token) = pick(&self.refresh, &token) else {
+        let Some(token) = self.pick(&self.refresh, token) else {
             return Ok(());
         };
-        let access = with_access.and_then(|access| pick(&self.access, &access));
+        let access = with_access.and_then(|access| self.pick(&self.access, access));
         let refresh = &self.refresh[token];
         let mut request = app
             .client
@@ -693,7 +767,7 @@ impl Model {
         let owner = self.families[refresh.family].user;
         if let Some(access) = access {
             let access = &mut self.access[access];
-            if access.exp > self.clock.now() && self.families[access.family].user == owner {
+            if access.exp > self.now && self.families[access.family].user == owner {
                 access.revoked = true;
             }
         }
@@ -723,7 +797,7 @@ impl Model {
         app: &TestApp,
         token: Index,
     ) -> Result<(), TestCaseError> {
-        let Some(token) = pick(&self.access, &token) else {
+        let Some(token) = self.pick(&self.access, token) else {
             return Ok(());
         };
         let refused = self.access_refusal(token);
@@ -746,7 +820,7 @@ impl Model {
         token: Index,
         right_old: bool,
     ) -> Result<(), TestCaseError> {
-        let Some(token) = pick(&self.access, &token) else {
+        let Some(token) = self.pick(&self.access, token) else {
             return Ok(());
         };
         let user = self.families[self.access[token].family].user;
@@ -786,6 +860,16 @@ enum Refreshed {
     Rotated(usize),
     /// A new access token in this family, and its current refresh token again.
     Retried(usize, usize),
+}
+
+/// The names of a JSON object's fields, sorted.
+fn fields(body: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = body
+        .as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
 }
 
 /// The token `index` picks, if there are any.

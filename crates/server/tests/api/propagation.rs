@@ -156,3 +156,42 @@ async fn logging_out_everywhere_reaches_an_access_token_without_a_family_on_a_re
     .await;
     println!("logging out everywhere reached the other replica in {took:?}");
 }
+
+#[actix_web::test]
+async fn the_listeners_connection_is_named_in_pg_stat_activity() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn_with(&backend, &[]).await;
+    let database = app.database_url_text();
+    let database = database
+        .rsplit('/')
+        .next()
+        .expect("a database name")
+        .to_owned();
+    let query = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE application_name = '{}' AND datname = '{database}'",
+        server::db::listen::APPLICATION_NAME
+    );
+    let started = Instant::now();
+    loop {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let counted: Count =
+            diesel::RunQueryDsl::get_result(diesel::sql_query(&query), &mut app.connection())
+                .expect("pg_stat_activity is readable");
+        if counted.n == 1 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{} listener connections after 10 s",
+            counted.n
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

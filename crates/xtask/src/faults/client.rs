@@ -32,9 +32,10 @@ impl Answer {
         self.status == 0 || (self.status >= 500 && self.status != 503)
     }
 
-    /// Whether this is a 503 whose body is the documented JSON (DRF's `{"detail": ...}`).
+    /// Whether this is the documented 503: DRF's `ServiceUnavailable` body.
     pub(super) fn is_documented_503(&self) -> bool {
-        self.status == 503 && self.json()["detail"].is_string()
+        self.status == 503
+            && self.json() == serde_json::json!({"detail": "Service temporarily unavailable."})
     }
 }
 

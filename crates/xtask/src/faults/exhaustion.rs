@@ -24,7 +24,7 @@ const BOUND: Duration = Duration::from_secs(6);
 pub(super) fn pool(stack: &Stack) -> Result<Outcome, String> {
     let (access, _) = user_with_tokens(stack.replica(0), "pool-hello")?;
     let base = stack.replica(0);
-    let (answers, hello) = std::thread::scope(|scope| {
+    let (answers, hello, locked) = std::thread::scope(|scope| {
         let lock = scope.spawn(|| {
             stack.database.query(&format!(
                 "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({}); COMMIT;",
@@ -45,9 +45,12 @@ pub(super) fn pool(stack: &Stack) -> Result<Outcome, String> {
             .into_iter()
             .filter_map(|r| r.join().ok())
             .collect();
-        let _ = lock.join();
-        (answers, hello)
+        let locked = lock
+            .join()
+            .unwrap_or_else(|_| Err("the lock's thread failed".into()));
+        (answers, hello, locked)
     });
+    locked.map_err(|error| format!("the lock was not taken: {error}"))?;
     let refused: Vec<&Answer> = answers.iter().filter(|a| a.status == 503).collect();
     let undocumented = refused.iter().filter(|a| !a.is_documented_503()).count();
     let slowest = answers.iter().map(|a| a.took).max().unwrap_or_default();
@@ -60,6 +63,9 @@ pub(super) fn pool(stack: &Stack) -> Result<Outcome, String> {
         .filter(|a| a.took <= Duration::from_millis(1500))
         .count();
     let passed = failures == 0
+        && created == 0
+        && refused.len() == answers.len()
+        && quick > 0
         && undocumented == 0
         && slowest <= BOUND
         && hello

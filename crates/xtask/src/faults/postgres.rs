@@ -87,14 +87,14 @@ impl OwnPostgres {
             .stdout(Stdio::null()))
     }
 
-    /// Stops the server the way an operator restarting it would (`-m fast`: sessions are
-    /// ended, committed work is kept).
-    pub(super) fn stop(&self) -> Result<(), String> {
+    /// Stops the server as a crash would (`-m immediate`: no shutdown checkpoint; on its next
+    /// start it recovers what was committed from its write-ahead log).
+    pub(super) fn crash(&self) -> Result<(), String> {
         run(self
             .as_owner("pg_ctl")
             .arg("-D")
             .arg(&self.data)
-            .args(["-m", "fast", "-w", "stop"])
+            .args(["-m", "immediate", "-w", "stop"])
             .stdout(Stdio::null()))
     }
 

@@ -19,7 +19,7 @@ pub(super) fn run(stack: &mut Stack, next_upstream: bool) -> Result<Outcome, Str
     let (sent, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let victim = stack.replicas[1].child.id() as i32;
     let base = stack.nginx.base.clone();
-    std::thread::scope(|scope| {
+    let killed: Result<(), &str> = std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {
                 while !stop.load(Ordering::Relaxed) {
@@ -33,12 +33,14 @@ pub(super) fn run(stack: &mut Stack, next_upstream: bool) -> Result<Outcome, Str
         }
         std::thread::sleep(Duration::from_secs(2));
         // SAFETY: kill(2) on the process group of the replica this command started.
-        unsafe {
-            libc_kill(-victim, 9);
-        }
+        let killed = unsafe { libc_kill(-victim, 9) } == 0;
         std::thread::sleep(Duration::from_secs(4));
         stop.store(true, Ordering::Relaxed);
-    });
+        killed
+    })
+    .then_some(())
+    .ok_or("could not kill replica 2");
+    killed?;
     stack.restart_replica(1)?;
     let (sent, failed) = (sent.into_inner(), failed.into_inner());
     let (name, passed) = if next_upstream {

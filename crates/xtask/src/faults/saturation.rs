@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::client::{Answer, failures, post};
+use super::client::{Answer, failures, percentile_of, post};
 use super::{Outcome, PASSWORD, Stack, user_with_tokens, wrk_hello};
 use crate::bench::rss::RssSampler;
 
@@ -24,12 +24,28 @@ impl Tally {
         self.answers.iter().filter(|a| a.status == status).count()
     }
 
+    /// No answer, a 5xx other than 503, or (a session refreshing its own current token
+    /// should never get one) a 401.
     fn failures(&self) -> usize {
-        self.answers.iter().filter(|a| a.is_failure()).count()
+        self.answers
+            .iter()
+            .filter(|a| a.is_failure() || a.status == 401)
+            .count()
     }
 
     fn failed(&self) -> String {
-        failures(&self.answers)
+        format!("{}, {} 401", failures(&self.answers), self.count(401))
+    }
+
+    /// The p-th percentile of how long the 503s took, in milliseconds.
+    fn refusal_ms(&self, p: f64) -> f64 {
+        let refusals: Vec<Answer> = self
+            .answers
+            .iter()
+            .filter(|a| a.status == 503)
+            .cloned()
+            .collect();
+        percentile_of(&refusals, p)
     }
 }
 
@@ -117,12 +133,15 @@ pub(super) fn run(stack: &Stack, duration: Duration) -> Result<Outcome, String> 
         passed,
         format!(
             "{}s; logins offered at {offered:.1}/s (twice the {capacity:.1}/s the servers \
-             answered): {} answered 200, {} 503 (by design), {}, the slowest answer in {:.1} s; refreshes: {} 200, {} 503, {}; \
-             /hello/ through nginx: {:.0} req/s, p99 {:.1} ms, {} errors; peak \
-             RSS per replica {:.0} MiB",
+             answered with nothing else to do): {} answered 200, {} 503 (by design, p50 {:.0} \
+             ms, p99 {:.0} ms), {}, the slowest answer in {:.1} s; refreshes: {} 200, {} 503, \
+             {}; /hello/ through nginx: {:.0} req/s, p99 {:.1} ms, {} errors; peak RSS per \
+             replica {:.0} MiB",
             duration.as_secs(),
             logins.count(200),
             logins.count(503),
+            logins.refusal_ms(50.0),
+            logins.refusal_ms(99.0),
             logins.failed(),
             slowest_login.as_secs_f64(),
             refreshes.count(200),

@@ -1,112 +1,135 @@
 //! Slow clients: 200 connections through nginx and 200 straight to a replica, each sending its
-//! request header a byte a second, while normal `/hello/` traffic is measured both ways. What
-//! ends them: nginx's `client_header_timeout` (60 s by default: it holds them cheaply, and
-//! never passes a half-read request on), and actix-web's client request timeout (5 s by
-//! default: the server answers 408 and closes).
+//! request header a byte a second (and opening a new connection when one is closed), while
+//! normal `/hello/` traffic is measured both ways at once. What ends them: nginx's
+//! `client_header_timeout` (60 s by default: it holds them cheaply, and never passes a
+//! half-read request on), and actix-web's client request timeout (5 s by default: the server
+//! answers 408 and closes).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Outcome, Stack, user_with_tokens, wrk_hello};
 use crate::bench::Figures;
 
 const SLOW_CONNECTIONS: usize = 200;
-const MEASURE: Duration = Duration::from_secs(8);
+const MEASURE: Duration = Duration::from_secs(10);
+
+/// What the slow connections of one side met.
+#[derive(Default)]
+struct Slow {
+    opened: AtomicUsize,
+    closed: AtomicUsize,
+    timed_out: AtomicUsize,
+}
 
 pub(super) fn run(stack: &Stack) -> Result<Outcome, String> {
     let (access, _) = user_with_tokens(&stack.nginx.base, "slow-clients")?;
     let through_nginx = format!("{}/hello/", stack.nginx.base);
     let direct = format!("{}/hello/", stack.replica(0));
-    let before = (hello(&through_nginx, &access)?, hello(&direct, &access)?);
+    let before = both(&through_nginx, &direct, &access)?;
     let stop = AtomicBool::new(false);
-    let closed_by_nginx = AtomicUsize::new(0);
-    let closed_by_server = AtomicUsize::new(0);
-    let opened = AtomicUsize::new(0);
-    let started = Instant::now();
+    let (nginx_side, server_side) = (Slow::default(), Slow::default());
     let during = std::thread::scope(|scope| {
-        for (base, closed) in [
-            (&stack.nginx.base, &closed_by_nginx),
-            (&stack.replicas[0].base, &closed_by_server),
+        for (base, side) in [
+            (&stack.nginx.base, &nginx_side),
+            (&stack.replicas[0].base, &server_side),
         ] {
             let addr = base.trim_start_matches("http://").to_owned();
             for _ in 0..SLOW_CONNECTIONS {
-                let (addr, stop, opened) = (addr.clone(), &stop, &opened);
+                let (addr, stop) = (addr.clone(), &stop);
                 scope.spawn(move || {
-                    if trickle(&addr, stop, opened) {
-                        closed.fetch_add(1, Ordering::Relaxed);
+                    while !stop.load(Ordering::Relaxed) {
+                        trickle(&addr, stop, side);
                     }
                 });
             }
         }
         // Every slow connection has started its header before the measuring starts.
         std::thread::sleep(Duration::from_secs(2));
-        let during = (hello(&through_nginx, &access), hello(&direct, &access));
+        let during = both(&through_nginx, &direct, &access);
         stop.store(true, Ordering::Relaxed);
         during
-    });
-    let during = (during.0?, during.1?);
-    let elapsed = started.elapsed().as_secs_f64();
+    })?;
     let held = |f: &Figures| f.errors == 0 && f.p99_ms < 50.0;
-    let passed = held(&during.0) && held(&during.1);
+    let timed_out = server_side.timed_out.load(Ordering::Relaxed);
+    let passed = held(&during.0) && held(&during.1) && timed_out >= SLOW_CONNECTIONS;
     let line = |f: &Figures| {
         format!(
             "{:.0} req/s, p99 {:.1} ms, {} errors",
             f.requests_per_second, f.p99_ms, f.errors
         )
     };
+    let count = |n: &AtomicUsize| n.load(Ordering::Relaxed);
     Ok(Outcome::new(
         "slow clients",
         passed,
         format!(
-            "{} of {} slow connections opened; /hello/ through nginx {} (before: {}), straight \
-             to the replica {} (before: {}); in {elapsed:.0} s nginx closed {} of its {} slow \
-             connections (client_header_timeout 60 s), the replica {} of its {} (actix-web's 5 s \
-             client request timeout, a 408)",
-            opened.load(Ordering::Relaxed),
-            2 * SLOW_CONNECTIONS,
+            "{SLOW_CONNECTIONS} slow connections at a time on each side; /hello/ through nginx \
+             {} (before: {}), straight to the replica {} (before: {}), measured at once; nginx \
+             closed {} of the {} it was sent (client_header_timeout 60 s); the replica closed {} \
+             of {}, {} of them with a 408 (actix-web's 5 s client request timeout)",
             line(&during.0),
             line(&before.0),
             line(&during.1),
             line(&before.1),
-            closed_by_nginx.load(Ordering::Relaxed),
-            SLOW_CONNECTIONS,
-            closed_by_server.load(Ordering::Relaxed),
-            SLOW_CONNECTIONS,
+            count(&nginx_side.closed),
+            count(&nginx_side.opened),
+            count(&server_side.closed),
+            count(&server_side.opened),
+            timed_out,
         ),
     ))
 }
 
-/// Opens a connection to `addr` and sends a request header one byte a second until `stop`;
-/// returns whether the other side closed it first.
-fn trickle(addr: &str, stop: &AtomicBool, opened: &AtomicUsize) -> bool {
+/// `/hello/` through nginx and straight to the replica, both at once, for [`MEASURE`].
+fn both(through_nginx: &str, direct: &str, access: &str) -> Result<(Figures, Figures), String> {
+    std::thread::scope(|scope| {
+        let nginx = scope.spawn(|| wrk_hello(through_nginx, access, MEASURE));
+        let direct = wrk_hello(direct, access, MEASURE);
+        let nginx = nginx.join().map_err(|_| "wrk's thread failed")?;
+        Ok((nginx?, direct?))
+    })
+}
+
+/// Opens a connection to `addr` and sends a request header one byte a second until `stop` or
+/// until the other side closes it (counting a 408 when that is what it sent).
+fn trickle(addr: &str, stop: &AtomicBool, side: &Slow) {
     let Ok(mut stream) = TcpStream::connect(addr) else {
-        return false;
+        std::thread::sleep(Duration::from_millis(100));
+        return;
     };
-    opened.fetch_add(1, Ordering::Relaxed);
+    side.opened.fetch_add(1, Ordering::Relaxed);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(1)));
     let header = b"GET /hello/ HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
     let mut buffer = [0u8; 512];
     for byte in header.iter().chain(std::iter::repeat(&b'a')) {
         if stop.load(Ordering::Relaxed) {
-            return false;
+            return;
         }
         if stream.write_all(&[*byte]).is_err() {
-            return true;
+            side.closed.fetch_add(1, Ordering::Relaxed);
+            return;
         }
         match stream.read(&mut buffer) {
-            // An answer (a 408) or the end of the connection: either way, it was closed.
-            Ok(_) => return true,
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {}
-            Err(_) => return true,
+            Ok(read) => {
+                side.closed.fetch_add(1, Ordering::Relaxed);
+                if buffer[..read].starts_with(b"HTTP/1.1 408") {
+                    side.timed_out.fetch_add(1, Ordering::Relaxed);
+                }
+                return;
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                side.closed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    false
-}
-
-fn hello(url: &str, access: &str) -> Result<Figures, String> {
-    wrk_hello(url, access, MEASURE)
 }
