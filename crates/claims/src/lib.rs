@@ -13,7 +13,7 @@
 //!
 //! Signatures are not checked here (each reader does that with its keys), and nothing here does
 //! I/O. The crate depends on `serde` alone so that it compiles for the browser (wasm) as well as
-//! for the servers.
+//! for the servers; the `openapi` feature (the server's) adds the bodies' OpenAPI schemas.
 
 pub mod check;
 pub mod compact;
@@ -62,15 +62,18 @@ impl TokenType {
 /// as a `String`; the server reads it into a secret type (`Credentials<SecretString>`) that no
 /// `Debug` output or log line shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials<Password = String> {
     /// The account name.
     pub username: String,
     /// The password, in clear: send it over HTTPS only.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub password: Password,
 }
 
 /// `POST /api/token/` success body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// The refresh token.
     pub refresh: String,
@@ -80,6 +83,7 @@ pub struct TokenPair {
 
 /// `POST /api/token/refresh/` and `POST /api/token/blacklist/` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token to use (refresh) or revoke (blacklist).
     pub refresh: String,
@@ -87,6 +91,7 @@ pub struct RefreshRequest {
 
 /// `POST /api/token/refresh/` success body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshResponse {
     /// A new access token.
     pub access: String,
@@ -99,6 +104,7 @@ pub struct RefreshResponse {
 /// when the session's refresh token and the session itself end. The refresh token travels in
 /// an HttpOnly cookie the page cannot read, so the page learns its times here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionResponse {
     /// A new access token.
     pub access: String,
@@ -113,15 +119,19 @@ pub struct SessionResponse {
 /// `POST /api/password/change/` request body (the server reads the passwords as secrets, as
 /// in [`Credentials`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChange<Password = String> {
     /// The password now.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub old_password: Password,
     /// The password from now on (Django's password rules apply).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub new_password: Password,
 }
 
 /// `POST /api/token/verify/` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyRequest {
     /// Any token, access or refresh.
     pub token: String,
@@ -129,6 +139,7 @@ pub struct VerifyRequest {
 
 /// `POST /api/register/` success body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisteredUser {
     /// The new user's id.
     pub id: i32,
@@ -138,6 +149,7 @@ pub struct RegisteredUser {
 
 /// `GET /api/me/` success body: the authenticated user, without the password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     /// The user's id.
     pub id: i32,
@@ -155,6 +167,7 @@ pub struct UserProfile {
 
 /// `GET /hello/` success body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HelloResponse {
     /// Always "Hello, World!".
     pub message: String,
@@ -183,6 +196,7 @@ pub const NOTE_MAX_CHARS: usize = 1000;
 
 /// Why one token class refused a token, an entry of the `messages` list of a 401.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenMessage {
     /// `"AccessToken"`.
     pub token_class: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The `reason` of a session endpoint's 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionEnd {
     /// The password was changed (in another browser, or with `server changepassword`).

@@ -192,6 +192,7 @@ pub fn run(
     let challenge = web::Data::new(http.challenge.clone());
     let trusted_proxies = web::Data::new(http.trusted_proxies.clone());
     let http = web::Data::new(http);
+    let schema = web::Data::new(routes::openapi::Rendered::new().map_err(std::io::Error::other)?);
     // ANCHOR: http_server
     let server = HttpServer::new(move || {
         App::new()
@@ -199,6 +200,7 @@ pub fn run(
             .app_data(http.clone())
             .app_data(challenge.clone())
             .app_data(trusted_proxies.clone())
+            .app_data(schema.clone())
             .app_data(web::Data::new(ApiRoutes(is_api_route)))
             .wrap(from_fn(negotiate))
             .wrap(from_fn(www_authenticate))

@@ -13,6 +13,13 @@ use crate::services::AppState;
 const MAX_AGE: u32 = 300;
 
 /// 200 `{"keys": [...]}`: every key that verifies, public members only.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    summary = "The public keys that verify this server's tokens (JWKS)",
+    responses((status = 200, description = "A JSON Web Key Set (RFC 7517); empty when tokens are signed with an HMAC secret.", body = inline(crate::routes::openapi::KeySet),
+        headers(("Cache-Control" = String, description = "`public, max-age=300`.")))),
+)]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={MAX_AGE}")))

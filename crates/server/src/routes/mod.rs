@@ -5,11 +5,13 @@
 //! [`crate::http::middleware::negotiate`].
 
 mod account;
+mod explorer;
 pub mod frontend;
 mod health;
 mod hello;
 mod keys;
 pub mod notes;
+pub mod openapi;
 mod register;
 mod session;
 mod token;
@@ -20,48 +22,165 @@ use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
 use apikit::HttpError;
 use apikit::input::field_names;
 use claims::{Credentials, PasswordChange, RefreshRequest, VerifyRequest};
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use utoipa::openapi::path::HttpMethod;
 
 use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
+use openapi::Document;
 
 /// The media types the API renders and parses, as `OPTIONS` lists them.
 const RENDERS: [&str; 1] = ["application/json"];
 const PARSES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
 
 // ANCHOR: routes
-/// Registers every API route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(post::<Credentials>("/api/token/", &TOKEN_OBTAIN_PAIR).to(token::obtain_pair))
-        .service(post::<RefreshRequest>("/api/token/refresh/", &TOKEN_REFRESH).to(token::refresh))
-        .service(post::<VerifyRequest>("/api/token/verify/", &TOKEN_VERIFY).to(token::verify))
-        .service(
-            post::<RefreshRequest>("/api/token/blacklist/", &TOKEN_BLACKLIST).to(token::blacklist),
-        )
-        .service(post::<Credentials>("/api/register/", &REGISTER).to(register::register))
-        .service(post::<Credentials>("/api/session/", &SESSION).to(session::log_in))
-        .service(post::<()>("/api/session/refresh/", &SESSION_REFRESH).to(session::refresh))
-        .service(post::<()>("/api/session/logout/", &SESSION_LOGOUT).to(session::log_out))
-        .service(
-            protected_post::<PasswordChange>("/api/session/password/", &SESSION_PASSWORD)
-                .to(session::change_password),
-        )
-        .service(
-            protected_post::<()>("/api/logout/all/", &LOGOUT_ALL).to(account::log_out_everywhere),
-        )
-        .service(
-            protected_post::<PasswordChange>("/api/password/change/", &PASSWORD_CHANGE)
-                .to(account::change_password),
-        )
-        .service(protected_get("/hello/", &HELLO).to(hello::hello))
-        .service(protected_get("/api/hello/", &HELLO).to(hello::hello))
-        .service(protected_get("/api/me/", &ME).to(users::me))
-        .service(get("/healthz", &HEALTH).to(health::healthz))
-        .service(get("/ping/", &PING).to(health::ping))
-        .service(get("/.well-known/jwks.json", &JWKS).to(keys::jwks));
+/// The API, one line per endpoint: its documentation (the handler's `#[utoipa::path]`, which
+/// names the path and the method), who may call it, what `OPTIONS` says of it, and the handler.
+/// The router serves this list and the OpenAPI document documents it, so neither has a path
+/// the other lacks.
+fn endpoints(api: &mut impl Endpoints) {
+    use Access::{Anyone, Authenticated};
+    api.add(
+        token::__path_obtain_pair,
+        Anyone,
+        &TOKEN_OBTAIN_PAIR,
+        token::obtain_pair,
+    );
+    api.add(
+        token::__path_refresh,
+        Anyone,
+        &TOKEN_REFRESH,
+        token::refresh,
+    );
+    api.add(token::__path_verify, Anyone, &TOKEN_VERIFY, token::verify);
+    api.add(
+        token::__path_blacklist,
+        Anyone,
+        &TOKEN_BLACKLIST,
+        token::blacklist,
+    );
+    api.add(
+        register::__path_register,
+        Anyone,
+        &REGISTER,
+        register::register,
+    );
+    api.add(session::__path_log_in, Anyone, &SESSION, session::log_in);
+    api.add(
+        session::__path_refresh,
+        Anyone,
+        &SESSION_REFRESH,
+        session::refresh,
+    );
+    api.add(
+        session::__path_log_out,
+        Anyone,
+        &SESSION_LOGOUT,
+        session::log_out,
+    );
+    api.add(
+        session::__path_change_password,
+        Authenticated,
+        &SESSION_PASSWORD,
+        session::change_password,
+    );
+    api.add(
+        account::__path_log_out_everywhere,
+        Authenticated,
+        &LOGOUT_ALL,
+        account::log_out_everywhere,
+    );
+    api.add(
+        account::__path_change_password,
+        Authenticated,
+        &PASSWORD_CHANGE,
+        account::change_password,
+    );
+    api.add(hello::__path_hello, Authenticated, &HELLO, hello::hello);
+    api.add(hello::ApiHello, Authenticated, &HELLO, hello::hello);
+    api.add(users::__path_me, Authenticated, &ME, users::me);
+    api.add(health::__path_healthz, Anyone, &HEALTH, health::healthz);
+    api.add(health::__path_ping, Anyone, &PING, health::ping);
+    api.add(keys::__path_jwks, Anyone, &JWKS, keys::jwks);
+    api.add(openapi::__path_schema, Anyone, &SCHEMA, openapi::schema);
 }
 // ANCHOR_END: routes
+
+/// Registers every API route, and the explorer of its OpenAPI document.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    endpoints(&mut Router(cfg));
+    explorer::configure(cfg);
+}
+
+/// The OpenAPI document of every route [`configure`] registers.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut document = Document::default();
+    endpoints(&mut document);
+    document.finish()
+}
+
+/// What [`endpoints`] adds its endpoints to: the router, or the document.
+trait Endpoints {
+    /// Adds the endpoint `doc` documents, served by `handler` to whoever `access` admits.
+    fn add<P, F, Args>(&mut self, doc: P, access: Access, view: &'static View, handler: F)
+    where
+        P: utoipa::Path,
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static;
+}
+
+/// Registers each endpoint as a [`Route`].
+struct Router<'a>(&'a mut web::ServiceConfig);
+
+impl Endpoints for Router<'_> {
+    fn add<P, F, Args>(&mut self, _: P, access: Access, view: &'static View, handler: F)
+    where
+        P: utoipa::Path,
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        let method = method_of::<P>();
+        let metadata = view.metadata(&method);
+        self.0
+            .service(Route::new(&P::path(), method, metadata, access).to(handler));
+    }
+}
+
+impl Endpoints for Document {
+    fn add<P, F, Args>(&mut self, _: P, access: Access, view: &'static View, _: F)
+    where
+        P: utoipa::Path,
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        let mut operation = P::operation();
+        operation.tags = Some(vec![view.tag.to_owned()]);
+        if !view.description.is_empty() {
+            operation.description = Some(view.description.replace('\n', " "));
+        }
+        let reads_body = !(view.body)().is_empty();
+        Document::add(
+            self,
+            &P::path(),
+            &method_of::<P>(),
+            operation,
+            access,
+            reads_body,
+        );
+    }
+}
+
+/// The one method an endpoint's documentation names: every endpoint answers `GET` or `POST`.
+fn method_of<P: utoipa::Path>() -> Method {
+    match P::methods().as_slice() {
+        [HttpMethod::Get] => Method::GET,
+        [HttpMethod::Post] => Method::POST,
+        _ => unreachable!("{} must document one method, GET or POST", P::path()),
+    }
+}
 
 /// Anything no route matches: DRF's 404.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -73,147 +192,159 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 struct View {
     name: &'static str,
     description: &'static str,
+    /// The group the OpenAPI document lists it in.
+    tag: &'static str,
+    /// The fields of the body a `POST` reads (none for a `GET`).
+    body: fn() -> &'static [&'static str],
     read_only: &'static [&'static str],
 }
 
 const TOKEN_OBTAIN_PAIR: View = View {
     name: "Token Obtain Pair",
     description: "Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.",
+    tag: "tokens",
+    body: field_names::<Credentials>,
     read_only: &[],
 };
 const TOKEN_REFRESH: View = View {
     name: "Token Refresh",
     description: "Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.",
+    tag: "tokens",
+    body: field_names::<RefreshRequest>,
     read_only: &["access"],
 };
 const TOKEN_VERIFY: View = View {
     name: "Token Verify",
     description: "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+    tag: "tokens",
+    body: field_names::<VerifyRequest>,
     read_only: &[],
 };
 const TOKEN_BLACKLIST: View = View {
     name: "Token Blacklist",
     description: "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
+    tag: "tokens",
+    body: field_names::<RefreshRequest>,
     read_only: &[],
 };
 const REGISTER: View = View {
     name: "Register",
     description: "Creates an account from a username and a password that passes Django's\npassword validators.",
+    tag: "account",
+    body: field_names::<Credentials>,
     read_only: &["id"],
 };
 const SESSION: View = View {
     name: "Session",
     description: "Logs a browser in: the access token in the answer, the refresh token in an\nHttpOnly cookie. Needs X-Requested-With: XMLHttpRequest.",
+    tag: "session",
+    body: field_names::<Credentials>,
     read_only: &["access", "refresh_expires", "session_expires"],
 };
 const SESSION_REFRESH: View = View {
     name: "Session Refresh",
     description: "Trades the session cookie's refresh token for a new access token, and\nrotates the cookie.",
+    tag: "session",
+    body: no_body,
     read_only: &["access", "refresh_expires", "session_expires"],
 };
 const SESSION_LOGOUT: View = View {
     name: "Session Logout",
     description: "Ends the browser session: its token family is revoked and the cookie\ncleared.",
+    tag: "session",
+    body: no_body,
     read_only: &[],
 };
 const SESSION_PASSWORD: View = View {
     name: "Session Password",
     description: "Changes the password for the browser; every other session ends, and this\none goes on in a new cookie.",
+    tag: "session",
+    body: field_names::<PasswordChange>,
     read_only: &["access", "refresh_expires", "session_expires"],
 };
 const LOGOUT_ALL: View = View {
     name: "Logout All",
     description: "Ends every session of the user, on every device.",
+    tag: "account",
+    body: no_body,
     read_only: &[],
 };
 const PASSWORD_CHANGE: View = View {
     name: "Password Change",
     description: "Changes the password; every other session ends, and this one goes on\nwith a fresh pair.",
+    tag: "account",
+    body: field_names::<PasswordChange>,
     read_only: &["refresh", "access"],
 };
 const HELLO: View = View {
     name: "Hello",
     description: "",
+    tag: "protected",
+    body: no_body,
     read_only: &[],
 };
 const ME: View = View {
     name: "Me",
     description: "The user the access token belongs to.",
+    tag: "protected",
+    body: no_body,
     read_only: &[],
 };
 const HEALTH: View = View {
     name: "Health",
     description: "Answers 200 while the database answers, 503 while it does not.",
+    tag: "operations",
+    body: no_body,
     read_only: &[],
 };
 const JWKS: View = View {
     name: "Jwks",
     description: "The public keys tokens are verified with (empty with HMAC).",
+    tag: "operations",
+    body: no_body,
+    read_only: &[],
+};
+const SCHEMA: View = View {
+    name: "Schema",
+    description: "The OpenAPI 3.1 document of this API.",
+    tag: "operations",
+    body: no_body,
     read_only: &[],
 };
 const PING: View = View {
     name: "Ping",
     description: "Answers without a token and without the database.",
+    tag: "operations",
+    body: no_body,
     read_only: &[],
 };
 
-/// A `POST` view whose body is `Body`: `OPTIONS` lists `Body`'s fields.
-fn post<Body: DeserializeOwned>(path: &str, view: &View) -> Route {
-    Route::new(
-        path,
-        Method::POST,
-        post_metadata::<Body>(view),
-        Access::Anyone,
-    )
+/// The fields of a view that reads no body.
+fn no_body() -> &'static [&'static str] {
+    &[]
 }
 
-/// A `POST` view behind authentication.
-fn protected_post<Body: DeserializeOwned>(path: &str, view: &View) -> Route {
-    Route::new(
-        path,
-        Method::POST,
-        post_metadata::<Body>(view),
-        Access::Authenticated,
-    )
-}
-
-/// A `GET` view anyone may call.
-fn get(path: &str, view: &View) -> Route {
-    Route::new(path, Method::GET, metadata(view, None), Access::Anyone)
-}
-
-/// A `GET` view behind authentication.
-fn protected_get(path: &str, view: &View) -> Route {
-    Route::new(
-        path,
-        Method::GET,
-        metadata(view, None),
-        Access::Authenticated,
-    )
-}
-
-fn post_metadata<Body: DeserializeOwned>(view: &View) -> Value {
-    let mut fields = Map::new();
-    for &name in field_names::<Body>() {
-        fields.insert(name.to_owned(), field_info(name, false));
+impl View {
+    /// What `OPTIONS` answers: DRF's `SimpleMetadata`, with the body's fields for a `POST`.
+    fn metadata(&self, method: &Method) -> Value {
+        let mut metadata = json!({
+            "name": self.name,
+            "description": self.description,
+            "renders": RENDERS,
+            "parses": PARSES,
+        });
+        if method == Method::POST {
+            let mut fields = Map::new();
+            for &name in (self.body)() {
+                fields.insert(name.to_owned(), field_info(name, false));
+            }
+            for &name in self.read_only {
+                fields.insert(name.to_owned(), field_info(name, true));
+            }
+            metadata["actions"] = json!({ "POST": fields });
+        }
+        metadata
     }
-    for &name in view.read_only {
-        fields.insert(name.to_owned(), field_info(name, true));
-    }
-    metadata(view, Some(json!({ "POST": fields })))
-}
-
-fn metadata(view: &View, actions: Option<Value>) -> Value {
-    let mut metadata = json!({
-        "name": view.name,
-        "description": view.description,
-        "renders": RENDERS,
-        "parses": PARSES,
-    });
-    if let Some(actions) = actions {
-        metadata["actions"] = actions;
-    }
-    metadata
 }
 
 /// DRF's description of a `CharField`: every field of this API is a string.
@@ -241,8 +372,10 @@ fn label(name: &str) -> String {
 /// Who may call a view. DRF authenticates before it looks at the method, so for a protected
 /// view an unauthenticated `OPTIONS` or wrong method is a 401, not metadata or a 405.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub enum Access {
+    /// No token needed.
     Anyone,
+    /// A valid access token (`Authorization: Bearer ...`).
     Authenticated,
 }
 

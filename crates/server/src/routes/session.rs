@@ -20,11 +20,30 @@ use crate::http::extractor::AuthenticatedUser;
 use crate::http::session::{
     SameOrigin, check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
 };
+use crate::routes::openapi::{
+    CsrfFailed, SessionRefused, Throttled, Unavailable, WrongCredentials,
+};
 use crate::routes::token::no_store;
 use crate::services::{AppState, ServiceError, accounts, tokens};
 
 /// `POST /api/session/` `{"username", "password"}` → 200 `{"access", "refresh_expires",
 /// "session_expires"}` and the refresh cookie.
+#[utoipa::path(
+    post,
+    path = "/api/session/",
+    operation_id = "session_log_in",
+    summary = "Log a browser in: the access token in the body, the refresh token in an HttpOnly cookie",
+    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
+    request_body = claims::Credentials,
+    responses(
+        (status = 200, description = "Logged in; the refresh token is in the `refresh` cookie (HttpOnly, SameSite=Strict, path `/api/session/`).", body = claims::SessionResponse,
+            headers(("Set-Cookie" = String, description = "The `refresh` cookie."))),
+        (status = 401, response = WrongCredentials),
+        (status = 403, response = CsrfFailed),
+        (status = 429, response = Throttled),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn log_in(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -42,6 +61,20 @@ pub async fn log_in(
 
 /// `POST /api/session/refresh/` (with the cookie) → 200 `{"access", "refresh_expires",
 /// "session_expires"}` and the rotated cookie; a refused refresh says why in `reason`.
+#[utoipa::path(
+    post,
+    path = "/api/session/refresh/",
+    operation_id = "session_refresh",
+    summary = "A new access token for the session cookie, which is rotated",
+    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
+    responses(
+        (status = 200, description = "A new access token; the cookie holds the rotated refresh token.", body = claims::SessionResponse),
+        (status = 401, response = SessionRefused),
+        (status = 403, response = CsrfFailed),
+        (status = 503, response = Unavailable),
+    ),
+    security((), ("session_cookie" = [])),
+)]
 pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -89,6 +122,20 @@ async fn session_response(
 /// `POST /api/session/logout/` → 200 `{}`: the session's family is revoked, the access token
 /// in the `Authorization` header (if any) refused from now on, and the cookie cleared. Logging
 /// out without a session is not an error: the cookie is cleared all the same.
+#[utoipa::path(
+    post,
+    path = "/api/session/logout/",
+    operation_id = "session_log_out",
+    summary = "End the browser session and clear its cookie",
+    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
+    responses(
+        (status = 200, description = "The session's family is revoked (if there was one) and the cookie cleared.", body = inline(crate::routes::openapi::Empty)),
+        (status = 401, response = SessionRefused),
+        (status = 403, response = CsrfFailed),
+        (status = 503, response = Unavailable),
+    ),
+    security((), ("session_cookie" = [])),
+)]
 pub async fn log_out(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -140,6 +187,20 @@ async fn with_session_end(
 /// 200 `{"access", "refresh_expires", "session_expires"}` and a new cookie: the password change
 /// of `/api/password/change/` for the browser, whose page never holds a refresh token. Every
 /// other session ends, this browser's old cookie included; the new cookie carries on.
+#[utoipa::path(
+    post,
+    path = "/api/session/password/",
+    operation_id = "session_change_password",
+    summary = "Change the password from a browser: every other session ends",
+    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
+    request_body = claims::PasswordChange,
+    responses(
+        (status = 200, description = "Changed; this browser carries on in a new session (a new cookie).", body = claims::SessionResponse),
+        (status = 403, response = CsrfFailed),
+        (status = 429, response = Throttled),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn change_password(
     _: SameOrigin,
     req: HttpRequest,

@@ -7,6 +7,15 @@ use claims::UserProfile;
 use crate::http::extractor::AuthenticatedUser;
 
 /// 200 with the user, never the password hash.
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    summary = "The user the access token belongs to",
+    responses(
+        (status = 200, description = "The user, without the password hash.", body = UserProfile),
+        (status = 503, response = crate::routes::openapi::Unavailable),
+    ),
+)]
 pub async fn me(AuthenticatedUser(user): AuthenticatedUser) -> web::Json<UserProfile> {
     web::Json(UserProfile {
         id: user.id,

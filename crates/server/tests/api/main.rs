@@ -20,6 +20,7 @@ mod health;
 mod keys;
 mod model;
 mod notes_forward;
+mod openapi;
 mod parity;
 mod propagation;
 mod protected;

@@ -14,5 +14,6 @@ mod docs;
 mod exercises;
 mod inspector;
 mod notes;
+mod openapi;
 mod session_endings;
 mod stack;

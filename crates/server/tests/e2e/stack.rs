@@ -652,6 +652,36 @@ async fn security_headers_are_on_every_response_errors_included() {
 }
 
 #[tokio::test]
+async fn the_api_explorer_keeps_its_own_policy_behind_nginx_and_the_app_the_strict_one() {
+    on_stack(async |stack| {
+        let client = client();
+        let policies = |response: &reqwest::Response| -> Vec<String> {
+            response
+                .headers()
+                .get_all("Content-Security-Policy")
+                .iter()
+                .map(|v| v.to_str().unwrap_or("?").to_owned())
+                .collect()
+        };
+        let explorer = client.get(stack.url("/api/docs/")).send().await?;
+        let app = client.get(stack.url("/")).send().await?;
+
+        let (explorer, app) = (policies(&explorer), policies(&app));
+        println!("/api/docs/: {explorer:?}\n/: {app:?}");
+        ensure!(
+            explorer == ["default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"],
+            "the explorer's policies: {explorer:?}"
+        );
+        ensure!(
+            app.len() == 1 && app[0].contains("style-src 'self';") && !app[0].contains("unsafe-inline"),
+            "the app's policies: {app:?}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn static_files_are_cached_by_name_and_compressed() {
     on_stack(async |stack| {
         let client = client();
