@@ -63,11 +63,16 @@ impl TokenType {
 /// `Debug` output or log line shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A username and a password (to log in, or to register).")
+)]
 pub struct Credentials<Password = String> {
     /// The account name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub username: String,
     /// The password, in clear: send it over HTTPS only.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1))]
     pub password: Password,
 }
 
@@ -86,6 +91,7 @@ pub struct TokenPair {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token to use (refresh) or revoke (blacklist).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub refresh: String,
 }
 
@@ -120,12 +126,16 @@ pub struct SessionResponse {
 /// in [`Credentials`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The password now, and the one from now on.")
+)]
 pub struct PasswordChange<Password = String> {
     /// The password now.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1))]
     pub old_password: Password,
     /// The password from now on (Django's password rules apply).
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1))]
     pub new_password: Password,
 }
 
@@ -134,6 +144,7 @@ pub struct PasswordChange<Password = String> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyRequest {
     /// Any token, access or refresh.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub token: String,
 }
 
@@ -162,6 +173,7 @@ pub struct UserProfile {
     /// When the account was created, ISO 8601 in UTC.
     pub date_joined: String,
     /// When the user last obtained a token pair (with `JWT_UPDATE_LAST_LOGIN`), ISO 8601 in UTC.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_login: Option<String>,
 }
 

@@ -29,7 +29,8 @@ use crate::http::error::ApiError;
 use crate::http::extractor::AuthenticatedUser;
 use openapi::Document;
 
-/// The media types the API renders and parses, as `OPTIONS` lists them.
+/// The media types the API renders and parses, as `OPTIONS` lists them (and the OpenAPI
+/// document documents every body in).
 const RENDERS: [&str; 1] = ["application/json"];
 const PARSES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
 
@@ -161,15 +162,7 @@ impl Endpoints for Document {
         if !view.description.is_empty() {
             operation.description = Some(view.description.replace('\n', " "));
         }
-        let reads_body = !(view.body)().is_empty();
-        Document::add(
-            self,
-            &P::path(),
-            &method_of::<P>(),
-            operation,
-            access,
-            reads_body,
-        );
+        Document::add(self, &P::path(), &method_of::<P>(), operation, access);
     }
 }
 

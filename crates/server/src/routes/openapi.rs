@@ -12,7 +12,7 @@ use claims::{SessionEnd, TokenMessage};
 use serde_json::json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
@@ -21,20 +21,18 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
     ComponentsBuilder, ContactBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
-    Response, ResponseBuilder, SecurityRequirement, Tag,
+    Required, Response, ResponseBuilder, SecurityRequirement, Tag,
 };
 use utoipa::{PartialSchema, ToResponse, ToSchema};
 
-use super::Access;
-use crate::http::session::{COOKIE, REQUESTED_WITH};
+use super::{Access, PARSES};
+use crate::http::session::{COOKIE, COOKIE_PATH, REQUESTED_WITH};
 
 /// The name of the bearer security scheme (`Authorization: Bearer <access token>`).
 pub const BEARER: &str = "bearer";
-/// The name of the session cookie's security scheme.
+/// The name of the session cookie's security scheme (utoipa's `security(...)` takes the name
+/// as a literal: `the_security_schemes_operations_name_exist` checks they agree).
 pub const SESSION_COOKIE: &str = "session_cookie";
-
-/// The media types every body reader of the API accepts, as DRF's default parsers do.
-const BODY_MEDIA_TYPES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
 
 /// `GET /api/schema/`: the OpenAPI document, built once at start.
 #[utoipa::path(
@@ -68,14 +66,11 @@ pub struct Document {
 impl Document {
     /// Adds one operation: its own `#[utoipa::path]`, and what the pipeline answers on a path
     /// of its kind.
-    pub fn add(
-        &mut self,
-        path: &str,
-        method: &Method,
-        mut operation: Operation,
-        access: Access,
-        reads_body: bool,
-    ) {
+    pub fn add(&mut self, path: &str, method: &Method, mut operation: Operation, access: Access) {
+        let reads_body = operation.request_body.is_some();
+        if path.starts_with(COOKIE_PATH) {
+            same_origin_only(&mut operation);
+        }
         let answers = &mut operation.responses.responses;
         let mut pipeline: Vec<(&str, RefOr<Response>)> = vec![
             ("405", reference::<MethodNotAllowed>()),
@@ -154,7 +149,7 @@ impl Document {
                 SESSION_COOKIE,
                 SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                     COOKIE,
-                    "The HttpOnly refresh cookie `POST /api/session/` sets (path `/api/session/`); a page's script cannot read it, so the explorer cannot send it.",
+                    "The HttpOnly refresh cookie `POST /api/session/` sets, which the browser sends to `/api/session/` alone and no script can read: log in with `POST /api/session/` here, and the session endpoints that follow carry it.",
                 ))),
             )
             .build();
@@ -179,7 +174,8 @@ impl Document {
 const DESCRIPTION: &str = "djangorestframework-simplejwt's API (`/api/token/`, `refresh/`, \
 `verify/`, `blacklist/`) with the tutorial's protected `/hello/`, and this project's own: \
 registration, browser sessions whose refresh token lives in an HttpOnly cookie, log out \
-everywhere, password change. Every path also answers `OPTIONS` with DRF's metadata. Errors \
+everywhere, password change. Every path also answers `OPTIONS` with DRF's metadata (a \
+protected one once authenticated), and every `GET` path `HEAD`. Errors \
 are DRF's shapes: `{\"detail\"}`, `{\"detail\", \"code\"}`, simplejwt's `messages`, or field \
 errors `{\"field\": [\"...\"]}`.";
 
@@ -199,12 +195,37 @@ fn tags() -> Vec<Tag> {
     .collect()
 }
 
+/// A session endpoint answers only requests a page of this site made: it needs
+/// `X-Requested-With: XMLHttpRequest`, or it is a 403 (`http::session::check_same_origin`).
+fn same_origin_only(operation: &mut Operation) {
+    let (name, value) = REQUESTED_WITH;
+    let header = ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some("A form or link on another site cannot send it."))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([value])),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(header);
+    operation
+        .responses
+        .responses
+        .insert("403".to_owned(), reference::<CsrfFailed>());
+}
+
 /// JSON bodies are also accepted form-encoded, with the same fields.
 fn accept_every_body_media_type(body: &mut RequestBody) {
-    let Some(json) = body.content.get(BODY_MEDIA_TYPES[0]).cloned() else {
+    let Some(json) = body.content.get(PARSES[0]).cloned() else {
         return;
     };
-    for media_type in BODY_MEDIA_TYPES {
+    for media_type in PARSES {
         body.content
             .entry(media_type.to_owned())
             .or_insert_with(|| json.clone());
@@ -482,7 +503,9 @@ impl<'r> ToResponse<'r> for NotAcceptable {
 pub struct PayloadTooLarge;
 impl<'r> ToResponse<'r> for PayloadTooLarge {
     fn response() -> (&'r str, RefOr<Response>) {
-        let example = json!({"detail": "Request body is too large. The limit is 4096 bytes."});
+        let limit = apikit::input::MAX_BODY_BYTES;
+        let example =
+            json!({"detail": format!("Request body is too large. The limit is {limit} bytes.")});
         (
             "PayloadTooLarge",
             answer(

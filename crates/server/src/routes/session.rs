@@ -20,9 +20,7 @@ use crate::http::extractor::AuthenticatedUser;
 use crate::http::session::{
     SameOrigin, check_same_origin, cleared_cookie, refresh_cookie, refresh_from_cookie,
 };
-use crate::routes::openapi::{
-    CsrfFailed, SessionRefused, Throttled, Unavailable, WrongCredentials,
-};
+use crate::routes::openapi::{SessionRefused, Throttled, Unavailable, WrongCredentials};
 use crate::routes::token::no_store;
 use crate::services::{AppState, ServiceError, accounts, tokens};
 
@@ -33,13 +31,11 @@ use crate::services::{AppState, ServiceError, accounts, tokens};
     path = "/api/session/",
     operation_id = "session_log_in",
     summary = "Log a browser in: the access token in the body, the refresh token in an HttpOnly cookie",
-    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
     request_body = claims::Credentials,
     responses(
         (status = 200, description = "Logged in; the refresh token is in the `refresh` cookie (HttpOnly, SameSite=Strict, path `/api/session/`).", body = claims::SessionResponse,
             headers(("Set-Cookie" = String, description = "The `refresh` cookie."))),
         (status = 401, response = WrongCredentials),
-        (status = 403, response = CsrfFailed),
         (status = 429, response = Throttled),
         (status = 503, response = Unavailable),
     ),
@@ -66,11 +62,9 @@ pub async fn log_in(
     path = "/api/session/refresh/",
     operation_id = "session_refresh",
     summary = "A new access token for the session cookie, which is rotated",
-    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
     responses(
         (status = 200, description = "A new access token; the cookie holds the rotated refresh token.", body = claims::SessionResponse),
         (status = 401, response = SessionRefused),
-        (status = 403, response = CsrfFailed),
         (status = 503, response = Unavailable),
     ),
     security((), ("session_cookie" = [])),
@@ -127,11 +121,9 @@ async fn session_response(
     path = "/api/session/logout/",
     operation_id = "session_log_out",
     summary = "End the browser session and clear its cookie",
-    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
     responses(
         (status = 200, description = "The session's family is revoked (if there was one) and the cookie cleared.", body = inline(crate::routes::openapi::Empty)),
         (status = 401, response = SessionRefused),
-        (status = 403, response = CsrfFailed),
         (status = 503, response = Unavailable),
     ),
     security((), ("session_cookie" = [])),
@@ -192,11 +184,9 @@ async fn with_session_end(
     path = "/api/session/password/",
     operation_id = "session_change_password",
     summary = "Change the password from a browser: every other session ends",
-    params(("X-Requested-With" = String, Header, description = "`XMLHttpRequest`: a form on another site cannot send it.", example = "XMLHttpRequest")),
     request_body = claims::PasswordChange,
     responses(
         (status = 200, description = "Changed; this browser carries on in a new session (a new cookie).", body = claims::SessionResponse),
-        (status = 403, response = CsrfFailed),
         (status = 429, response = Throttled),
         (status = 503, response = Unavailable),
     ),

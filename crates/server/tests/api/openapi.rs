@@ -30,7 +30,7 @@ fn operations(document: &Value) -> Vec<(String, String)> {
 }
 
 #[actix_web::test]
-async fn the_schema_is_the_document_the_router_was_built_from() {
+async fn the_served_schema_is_the_document_of_the_endpoint_list() {
     let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
 
     let served = served_document(&app).await;
@@ -135,6 +135,58 @@ fn collect_references(value: &Value, into: &mut Vec<String>) {
         }
         Value::Array(items) => items.iter().for_each(|v| collect_references(v, into)),
         _ => {}
+    }
+}
+
+#[actix_web::test]
+async fn the_security_schemes_operations_name_exist() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+    let document = served_document(&app).await;
+    let schemes = document["components"]["securitySchemes"]
+        .as_object()
+        .unwrap();
+
+    let mut named = 0;
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            for requirement in operation["security"].as_array().into_iter().flatten() {
+                for scheme in requirement.as_object().unwrap().keys() {
+                    assert!(schemes.contains_key(scheme), "{scheme} is not a scheme");
+                    named += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(named, 8, "requirements named: {named}");
+}
+
+#[actix_web::test]
+async fn session_operations_document_their_header_and_its_403() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+    let document = served_document(&app).await;
+
+    for path in [
+        "/api/session/",
+        "/api/session/refresh/",
+        "/api/session/logout/",
+        "/api/session/password/",
+    ] {
+        let operation = &document["paths"][path]["post"];
+        assert_eq!(
+            operation["parameters"],
+            json!([{
+                "name": "X-Requested-With",
+                "in": "header",
+                "description": "A form or link on another site cannot send it.",
+                "required": true,
+                "schema": {"type": "string", "enum": ["XMLHttpRequest"]}
+            }]),
+            "{path}"
+        );
+        assert_eq!(
+            operation["responses"]["403"]["$ref"],
+            "#/components/responses/CsrfFailed"
+        );
     }
 }
 
@@ -254,4 +306,40 @@ async fn the_explorer_without_its_trailing_slash_redirects_to_it() {
 
     assert_eq!(response.status(), 301);
     assert_eq!(response.headers()["Location"], "/api/docs/");
+}
+
+#[actix_web::test]
+async fn a_path_that_leaves_the_explorers_files_is_a_404() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+
+    for path in [
+        "/api/docs/%2fproc%2fself%2fexe",
+        "/api/docs/%2fetc%2fhostname",
+        "/api/docs/..%2f..%2fCargo.toml",
+        "/api/docs/swagger-ui-bundle.js.map",
+        "/api/docs/oauth2-redirect.html",
+    ] {
+        let response = app.get(path, None).await;
+
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"detail": "Not found."}),
+            "{path}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn another_method_on_the_explorer_is_drfs_405() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+
+    let response = app.client.post(app.url("/api/docs/")).send().await.unwrap();
+
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["Allow"], "GET, HEAD, OPTIONS");
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"detail": "Method \"POST\" not allowed."})
+    );
 }

@@ -323,6 +323,29 @@ impl ServerProcess {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Registers `username` and returns the access token `POST /api/token/` gives it.
+    pub async fn new_user_access_token(&self, username: &str, password: &str) -> Result<String> {
+        let client = reqwest::Client::new();
+        let credentials = serde_json::json!({"username": username, "password": password});
+        let created = client
+            .post(self.url("/api/register/"))
+            .json(&credentials)
+            .send()
+            .await?;
+        ensure!(created.status() == 201, "register: {}", created.status());
+        let pair: serde_json::Value = client
+            .post(self.url("/api/token/"))
+            .json(&credentials)
+            .send()
+            .await?
+            .json()
+            .await?;
+        pair["access"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no access token in {pair}"))
+    }
 }
 
 impl Drop for ServerProcess {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use serde_json::{Value, json};
+use serde_json::Value;
 use thirtyfour::By;
 
 use crate::browser::PASSWORD;
@@ -26,29 +26,6 @@ const CONFORMANCE_CHECKS: &str = "not_a_server_error,status_code_conformance,con
 const EXAMPLES: &str = "40";
 /// The operations that would end the token the first pass sends.
 const ENDING_THE_TOKEN: &str = "^/api/(logout/all|token/blacklist|session/logout)/$";
-
-/// A user's access token, from `POST /api/token/`.
-async fn access_token(server: &ServerProcess, username: &str) -> Result<String> {
-    let client = reqwest::Client::new();
-    let credentials = json!({"username": username, "password": PASSWORD});
-    let created = client
-        .post(server.url("/api/register/"))
-        .json(&credentials)
-        .send()
-        .await?;
-    ensure!(created.status() == 201, "register: {}", created.status());
-    let pair: Value = client
-        .post(server.url("/api/token/"))
-        .json(&credentials)
-        .send()
-        .await?
-        .json()
-        .await?;
-    pair["access"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no access token")
-}
 
 /// Runs `program args` in `dir` for at most `limit`; its exit status and its output.
 fn run_tool(program: &Path, args: &[&str], dir: &Path, limit: Duration) -> Result<(bool, String)> {
@@ -128,7 +105,10 @@ async fn schemathesis_finds_every_answer_as_the_document_says() {
     };
     let _turn = exclusive().await;
     let server = ServerProcess::start(&[]).expect("the server starts");
-    let token = access_token(&server, "fuzz").await.unwrap();
+    let token = server
+        .new_user_access_token("fuzz", PASSWORD)
+        .await
+        .unwrap();
     let schema = server.url("/api/schema/");
     let bearer = format!("Authorization: Bearer {token}");
     let dir = tempfile::tempdir().unwrap();
@@ -192,7 +172,7 @@ async fn schemathesis_finds_every_answer_as_the_document_says() {
 #[tokio::test]
 async fn the_explorer_loads_nothing_from_elsewhere_and_calls_hello_with_a_token() {
     run("explorer", &[], async |browser, server| {
-        let token = access_token(server, "swagger").await?;
+        let token = server.new_user_access_token("swagger", PASSWORD).await?;
         browser.driver.goto(server.url("/api/docs/")).await?;
         let hello = "#operations-protected-hello";
         browser.element(By::Css(hello)).await?;

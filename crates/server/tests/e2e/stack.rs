@@ -665,6 +665,22 @@ async fn the_api_explorer_keeps_its_own_policy_behind_nginx_and_the_app_the_stri
         };
         let explorer = client.get(stack.url("/api/docs/")).send().await?;
         let app = client.get(stack.url("/")).send().await?;
+        // Answers under /api/docs/ that are not the explorer's files keep the strict policy.
+        for request in [
+            client.get(stack.url("/api/docs/no-such-file.js")),
+            client.get(stack.url("/api/docs/x-0123456789abcdef.js")),
+            client.get(stack.url("/api/docs/%2fproc%2fself%2fexe")),
+            client.post(stack.url("/api/docs/")),
+        ] {
+            let answer = request.send().await?;
+            let found = policies(&answer);
+            println!("{} {}: {found:?}", answer.url().path(), answer.status());
+            ensure!(
+                found.len() == 1 && found[0].contains("'wasm-unsafe-eval'"),
+                "{}: {found:?}",
+                answer.url()
+            );
+        }
 
         let (explorer, app) = (policies(&explorer), policies(&app));
         println!("/api/docs/: {explorer:?}\n/: {app:?}");
