@@ -159,13 +159,22 @@ fn report_missing_tools() {
 }
 
 fn tool_available(variable: &str, name: &str) -> bool {
-    if std::env::var_os(variable).is_some_and(|path| !path.is_empty()) {
-        return true;
+    find_tool(variable, name).is_some()
+}
+
+/// A tool: the path in the environment variable `variable` when it names one (`""`: none), else
+/// `name` on `PATH` (or in `/usr/sbin`, where Debian puts nginx and dockerd).
+pub(crate) fn find_tool(variable: &str, name: &str) -> Option<PathBuf> {
+    if !variable.is_empty()
+        && let Some(path) = std::env::var_os(variable).filter(|path| !path.is_empty())
+    {
+        return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin")])
-        .any(|dir| dir.join(name).is_file())
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Runs cargo (the one that runs this xtask) in the workspace root.

@@ -37,7 +37,7 @@ pub async fn append_slash<B: MessageBody>(req: ServiceRequest, next: Next<B>) ->
 }
 
 /// Whether `path` is one of the routes registered. The frontend's fallback matches every path,
-/// so the pattern that matched must be the path itself (no route has a variable segment).
+/// so the pattern that matched must be the path itself (no API route has a variable segment).
 fn is_route(req: &ServiceRequest, path: &str) -> bool {
     req.resource_map().match_pattern(path).as_deref() == Some(path)
 }

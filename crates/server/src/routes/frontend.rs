@@ -1,6 +1,8 @@
 //! The built frontend (`FRONTEND_DIR`, default `dist/`), served at `/` as a single-page app:
 //! a path that names no file and looks like a page (no extension) gets `index.html`, so the
-//! browser's router can take over. API paths never fall back; a missing asset is a 404.
+//! browser's router can take over. API paths never fall back; a missing asset is a 404. A
+//! content-hashed asset goes out as its `.gz` twin (which `cargo xtask frontend` writes) to a
+//! client that accepts gzip, as nginx's `gzip_static` sends it.
 
 use std::path::{Path, PathBuf};
 
@@ -8,9 +10,10 @@ use actix_files::{Files, NamedFile};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
 use actix_web::http::StatusCode;
+use actix_web::http::header::ContentEncoding;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpResponse, ResponseError, guard, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, guard, web};
 use apikit::HttpError;
 
 use crate::http::API_PREFIXES;
@@ -29,6 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
             cfg.service(
                 web::scope("")
                     .wrap(from_fn(set_cache_control))
+                    .wrap(from_fn(undecodable_path_is_not_found))
+                    .app_data(web::Data::new(AssetDir(dir.to_path_buf())))
+                    .route(HASHED_ASSET, web::get().to(hashed_asset))
+                    .route(HASHED_ASSET, web::head().to(hashed_asset))
                     .service(files),
             );
         }
@@ -37,6 +44,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
             cfg.route("/", web::get().to(move || not_built(dir.clone())));
         }
     }
+}
+
+/// actix-files answers a path it cannot take as a file name (an encoded `/`, say) with a
+/// plain-text 400; such a path names no file, so it is DRF's 404, as any missing file.
+async fn undecodable_path_is_not_found<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let response = next.call(req).await?;
+    if response.status() == StatusCode::BAD_REQUEST && response.response().error().is_some() {
+        let (req, _) = response.into_parts();
+        return Ok(ServiceResponse::new(req, not_found()).map_into_right_body());
+    }
+    Ok(response.map_into_left_body())
 }
 
 async fn set_cache_control(
@@ -77,6 +98,59 @@ pub fn service(dir: &Path) -> Option<Files> {
                 }
             })),
     )
+}
+
+/// The route of a content-hashed asset: `/name-0123456789abcdef.ext`.
+const HASHED_ASSET: &str = "/{name:[A-Za-z0-9_.]+-[0-9a-f]{16}\\.(?:js|wasm|css)}";
+
+/// Where the built frontend is.
+struct AssetDir(PathBuf);
+
+/// A content-hashed asset: its `.gz` twin to a client that accepts gzip, else the file.
+async fn hashed_asset(req: HttpRequest, dir: web::Data<AssetDir>) -> HttpResponse {
+    let name = req.match_info().query("name");
+    // The pattern admits no slash, but the name is checked again as a file name, decoded.
+    if !has_content_hash(name) || name.contains(['/', '\\']) || name.starts_with('.') {
+        return not_found();
+    }
+    let plain = dir.0.join(name);
+    let gzipped = dir.0.join(format!("{name}.gz"));
+    let file = if accepts_gzip(&req) && gzipped.is_file() {
+        NamedFile::open_async(&gzipped).await.map(|file| {
+            let extension = name.rsplit('.').next().unwrap_or_default();
+            file.set_content_type(actix_files::file_extension_to_mime(extension))
+                .set_content_encoding(ContentEncoding::Gzip)
+        })
+    } else {
+        NamedFile::open_async(&plain).await
+    };
+    let Ok(file) = file else {
+        return not_found();
+    };
+    let mut response = file.into_response(&req);
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+/// Whether `Accept-Encoding` admits gzip (by name or `*`, with a quality above zero).
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 fn not_found() -> HttpResponse {

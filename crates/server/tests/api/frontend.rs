@@ -9,11 +9,14 @@ use crate::helpers::*;
 
 const INDEX: &str = "<!doctype html><title>app</title>";
 const SCRIPT: &str = "frontend-0123456789abcdef.js";
+/// What stands in for the script's `.gz` twin: the server sends it as it is.
+const GZIPPED_SCRIPT: &[u8] = b"\x1f\x8b stands in for the gzipped script";
 
 /// An app serving a stand-in `dist/` with an index and one hashed script.
 async fn app_with_frontend(dir: &Path) -> TestApp {
     std::fs::write(dir.join("index.html"), INDEX).unwrap();
     std::fs::write(dir.join(SCRIPT), "console.log('hi')").unwrap();
+    std::fs::write(dir.join(format!("{SCRIPT}.gz")), GZIPPED_SCRIPT).unwrap();
     std::fs::write(dir.join("favicon.svg"), "<svg/>").unwrap();
     let dir = dir.to_string_lossy().into_owned();
     TestApp::spawn_with(&Backend::Sqlite, &[("FRONTEND_DIR", &dir)]).await
@@ -137,4 +140,81 @@ async fn without_a_built_frontend_the_root_says_how_to_build_it() {
         json!({"detail": "Not found."}),
     )
     .await;
+}
+
+#[actix_web::test]
+async fn a_hashed_asset_goes_out_as_its_gz_twin_to_a_client_that_accepts_gzip() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    let response = app
+        .client
+        .get(app.url(&format!("/{SCRIPT}")))
+        .header("Accept-Encoding", "br, gzip;q=0.8")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["Content-Encoding"], "gzip");
+    assert_eq!(headers["Content-Type"], "text/javascript");
+    assert_eq!(headers["Vary"], "Accept-Encoding");
+    assert_eq!(
+        headers["Cache-Control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(response.bytes().await.unwrap(), GZIPPED_SCRIPT);
+}
+
+#[actix_web::test]
+async fn a_hashed_asset_goes_out_as_it_is_to_a_client_that_refuses_gzip() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    for accept in [None, Some("identity"), Some("gzip;q=0, br")] {
+        let mut request = app.client.get(app.url(&format!("/{SCRIPT}")));
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        let response = request.send().await.unwrap();
+
+        assert_eq!(response.status(), 200, "{accept:?}");
+        assert!(
+            response.headers().get("Content-Encoding").is_none(),
+            "{accept:?}"
+        );
+        assert_eq!(
+            response.text().await.unwrap(),
+            "console.log('hi')",
+            "{accept:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn an_asset_name_that_climbs_out_of_the_frontend_is_a_404() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    for path in [
+        "/%2fetc%2fhostname-0123456789abcdef.js",
+        "/..%2f..%2fCargo-0123456789abcdef.js",
+        "/.hidden-0123456789abcdef.js",
+    ] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap(),
+            json!({"detail": "Not found."}),
+            "{path}"
+        );
+    }
 }

@@ -739,6 +739,12 @@ async fn static_files_are_cached_by_name_and_compressed() {
             headers.get("Content-Encoding").is_some_and(|v| v == "gzip"),
             "{wasm}: {headers:?}"
         );
+        // The .gz twin the build wrote, as it is (gzip_static), not compressed again.
+        let twin = std::fs::read(workspace_root().join("dist").join(format!("{wasm}.gz")))?;
+        ensure!(
+            compressed.bytes().await? == twin,
+            "{wasm} was not sent as its .gz twin"
+        );
         Ok(())
     })
     .await;

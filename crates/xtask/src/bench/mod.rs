@@ -326,10 +326,7 @@ fn server_binary(root: &Path) -> Result<PathBuf, String> {
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(tool))
-        .find(|candidate| candidate.is_file())
+    crate::find_tool("", tool)
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

@@ -237,7 +237,8 @@ impl Report {
              the lookups and the guard's boxed future.\n\n\
              The peer is `bench/django-peer/`: the tutorial's project with simplejwt's default settings. \
              Micro benchmarks of token signing and checking and of bcrypt are in \
-             `crates/server/benches/tokens.rs` (`cargo bench -p server --bench tokens`).\n",
+             `crates/server/benches/tokens.rs` (`cargo bench -p server --bench tokens`).\n\n\
+             {{{{#include benchmarks-frontend.md}}}}\n",
             cores = self.cores,
             table = self.markdown(),
             targets = self.targets(),

@@ -189,13 +189,7 @@ fn docker_cli() -> Option<PathBuf> {
 
 /// `variable` when set, else `name` on `PATH`.
 pub fn find(variable: &str, name: &str) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(variable) {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
+    crate::find_tool(variable, name)
 }
 
 unsafe extern "C" {
