@@ -139,7 +139,7 @@ fn optimized(path: &Path) -> Result<Vec<u8>, String> {
     let wasm = read(path)?;
     let Some(wasm_opt) = crate::find_tool("WASM_OPT", "wasm-opt") else {
         step(
-            "frontend: no wasm-opt (npm install binaryen, or set WASM_OPT): the wasm stays as wasm-bindgen wrote it",
+            "frontend: no wasm-opt (npm install --global binaryen, or set WASM_OPT): the wasm stays as wasm-bindgen wrote it",
         );
         return Ok(wasm);
     };

@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use apikit::middleware::{Answer, answer_now};
 
-use crate::http::API_PREFIXES;
+use crate::http::{API_PREFIXES, EXPLORER};
 
 /// Django's `APPEND_SLASH` for the API: a path under `/api/` without its trailing slash, whose
 /// slashed form is a route, is a 301 to that route (the query string kept). `/hello` stays the
@@ -45,5 +45,7 @@ fn is_route(req: &ServiceRequest, path: &str) -> bool {
 /// Whether the request is for one of the API's routes (not a page of the frontend).
 pub fn is_api_route(req: &ServiceRequest) -> bool {
     let path = req.path();
-    API_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) && is_route(req, path)
+    API_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+        && !path.starts_with(EXPLORER)
+        && is_route(req, path)
 }

@@ -31,6 +31,10 @@ pub const API_PREFIXES: [&str; 7] = [
     "/notes/healthz",
 ];
 
+/// The API explorer's pages (Swagger UI, `routes::explorer`): under `/api`, but HTML and
+/// scripts, not the API's JSON, so content negotiation leaves them alone.
+pub const EXPLORER: &str = "/api/docs/";
+
 /// The settings the HTTP layer needs, shared by all workers.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {

@@ -16,7 +16,7 @@ use super::{Access, Route, View, no_body};
 use crate::http::error::ApiError;
 
 /// Where the explorer is served.
-pub const PATH: &str = "/api/docs/";
+const PATH: &str = crate::http::EXPLORER;
 
 /// The files its page loads, served under [`PATH`] (`index.html` at [`PATH`] itself).
 const FILES: [&str; 8] = [

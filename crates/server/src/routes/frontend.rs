@@ -32,7 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
             cfg.service(
                 web::scope("")
                     .wrap(from_fn(set_cache_control))
-                    .wrap(from_fn(undecodable_path_is_not_found))
+                    .wrap(from_fn(refusals_in_drf_shape))
                     .app_data(web::Data::new(AssetDir(dir.to_path_buf())))
                     .route(HASHED_ASSET, web::get().to(hashed_asset))
                     .route(HASHED_ASSET, web::head().to(hashed_asset))
@@ -46,18 +46,30 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
     }
 }
 
-/// actix-files answers a path it cannot take as a file name (an encoded `/`, say) with a
-/// plain-text 400; such a path names no file, so it is DRF's 404, as any missing file.
-async fn undecodable_path_is_not_found<B: MessageBody + 'static>(
+/// actix-files refuses in plain text: a path it cannot take as a file name (an encoded `/`,
+/// say) with a 400, another method than GET or HEAD with a 405. They are DRF's answers here: a
+/// 404 (such a path names no file; nor does an API path the API does not have) and a 405.
+async fn refusals_in_drf_shape<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let method = req.method().clone();
+    let api = API_PREFIXES
+        .iter()
+        .any(|prefix| req.path().starts_with(prefix));
     let response = next.call(req).await?;
-    if response.status() == StatusCode::BAD_REQUEST && response.response().error().is_some() {
-        let (req, _) = response.into_parts();
-        return Ok(ServiceResponse::new(req, not_found()).map_into_right_body());
-    }
-    Ok(response.map_into_left_body())
+    let answer = match response.status() {
+        StatusCode::BAD_REQUEST if response.response().error().is_some() => not_found(),
+        StatusCode::METHOD_NOT_ALLOWED if api => not_found(),
+        StatusCode::METHOD_NOT_ALLOWED => HttpError::MethodNotAllowed {
+            method,
+            allowed: "GET, HEAD",
+        }
+        .error_response(),
+        _ => return Ok(response.map_into_left_body()),
+    };
+    let (req, _) = response.into_parts();
+    Ok(ServiceResponse::new(req, answer).map_into_right_body())
 }
 
 async fn set_cache_control(
@@ -101,12 +113,14 @@ pub fn service(dir: &Path) -> Option<Files> {
 }
 
 /// The route of a content-hashed asset: `/name-0123456789abcdef.ext`.
-const HASHED_ASSET: &str = "/{name:[A-Za-z0-9_.]+-[0-9a-f]{16}\\.(?:js|wasm|css)}";
+const HASHED_ASSET: &str = "/{name:[A-Za-z0-9_.-]+-[0-9a-f]{16}\\.(?:js|wasm|css)}";
 
 /// Where the built frontend is.
 struct AssetDir(PathBuf);
 
-/// A content-hashed asset: its `.gz` twin to a client that accepts gzip, else the file.
+/// A content-hashed asset: its `.gz` twin to a client that accepts gzip, else the file. A
+/// range request gets the file itself, as from nginx: actix-files would label a range of the
+/// twin `identity`.
 async fn hashed_asset(req: HttpRequest, dir: web::Data<AssetDir>) -> HttpResponse {
     let name = req.match_info().query("name");
     // The pattern admits no slash, but the name is checked again as a file name, decoded.
@@ -114,12 +128,18 @@ async fn hashed_asset(req: HttpRequest, dir: web::Data<AssetDir>) -> HttpRespons
         return not_found();
     }
     let plain = dir.0.join(name);
+    if !plain.is_file() {
+        return not_found();
+    }
     let gzipped = dir.0.join(format!("{name}.gz"));
-    let file = if accepts_gzip(&req) && gzipped.is_file() {
+    let whole = !req.headers().contains_key(header::RANGE);
+    let file = if whole && accepts_gzip(&req) && gzipped.is_file() {
         NamedFile::open_async(&gzipped).await.map(|file| {
             let extension = name.rsplit('.').next().unwrap_or_default();
             file.set_content_type(actix_files::file_extension_to_mime(extension))
                 .set_content_encoding(ContentEncoding::Gzip)
+                // Named after the twin, it would be a download of `name.gz`.
+                .disable_content_disposition()
         })
     } else {
         NamedFile::open_async(&plain).await
@@ -134,23 +154,48 @@ async fn hashed_asset(req: HttpRequest, dir: web::Data<AssetDir>) -> HttpRespons
     response
 }
 
-/// Whether `Accept-Encoding` admits gzip (by name or `*`, with a quality above zero).
+/// Whether `Accept-Encoding` admits gzip (RFC 9110 §12.5.3): `gzip` with a quality above
+/// zero, or, when gzip is not named, `*` with one. A quality that is not one is ignored with
+/// its entry.
 fn accepts_gzip(req: &HttpRequest) -> bool {
-    req.headers()
+    let mut named = None;
+    let mut any = None;
+    for coding in req
+        .headers()
         .get_all(header::ACCEPT_ENCODING)
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|parameter| {
-                parameter
-                    .strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
+    {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let Some(quality) = quality(parts) else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("gzip") {
+            named = Some(named.unwrap_or(0.0_f32).max(quality));
+        } else if name == "*" {
+            any = Some(any.unwrap_or(0.0_f32).max(quality));
+        }
+    }
+    named.or(any).is_some_and(|quality| quality > 0.0)
+}
+
+/// The `q` of a coding's parameters (1 without one), or `None` when it is not a quality.
+fn quality<'a>(mut parameters: impl Iterator<Item = &'a str>) -> Option<f32> {
+    let Some(parameter) = parameters.find(|p| {
+        p.get(..2)
+            .is_some_and(|name| name.eq_ignore_ascii_case("q="))
+    }) else {
+        return Some(1.0);
+    };
+    let value = parameter.get(2..).unwrap_or_default();
+    let well_formed = !value.is_empty()
+        && value.len() <= 5
+        && value.chars().all(|c| c.is_ascii_digit() || c == '.');
+    value
+        .parse::<f32>()
+        .ok()
+        .filter(|q| well_formed && (0.0..=1.0).contains(q))
 }
 
 fn not_found() -> HttpResponse {

@@ -218,3 +218,106 @@ async fn an_asset_name_that_climbs_out_of_the_frontend_is_a_404() {
         );
     }
 }
+
+#[actix_web::test]
+async fn another_method_on_a_page_is_drfs_405_and_on_an_unknown_api_path_a_404() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    for (path, status, body) in [
+        (
+            "/login",
+            405,
+            json!({"detail": "Method \"POST\" not allowed."}),
+        ),
+        ("/", 405, json!({"detail": "Method \"POST\" not allowed."})),
+        (
+            &format!("/{SCRIPT}"),
+            405,
+            json!({"detail": "Method \"POST\" not allowed."}),
+        ),
+        ("/api/nothing/", 404, json!({"detail": "Not found."})),
+    ] {
+        let response = app.client.post(app.url(path)).send().await.unwrap();
+
+        assert_eq!(response.status(), status, "{path}");
+        if status == 405 {
+            assert_eq!(response.headers()["Allow"], "GET, HEAD", "{path}");
+        }
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap(),
+            body,
+            "{path}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_range_of_a_hashed_asset_is_a_range_of_the_file_itself() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    let response = app
+        .client
+        .get(app.url(&format!("/{SCRIPT}")))
+        .header("Accept-Encoding", "gzip")
+        .header("Range", "bytes=0-6")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 206);
+    assert_ne!(
+        response
+            .headers()
+            .get("Content-Encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    assert_eq!(response.text().await.unwrap(), "console");
+}
+
+#[actix_web::test]
+async fn gzip_goes_to_whoever_admits_it_and_to_nobody_who_refuses_it() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    for (accept, gzipped) in [
+        ("gzip", true),
+        ("GZIP", true),
+        ("*", true),
+        ("br, gzip;q=0.5", true),
+        ("*, gzip;q=0", false),
+        ("gzip;q=0, *", false),
+        ("gzip;Q=0", false),
+        ("gzip;q=abc", false),
+        ("gzip;q=1.5", false),
+        ("identity", false),
+        ("garbage,,;;", false),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/{SCRIPT}")))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .unwrap();
+
+        let encoding = response
+            .headers()
+            .get("Content-Encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            encoding.as_deref() == Some("gzip"),
+            gzipped,
+            "{accept}: {encoding:?}"
+        );
+        assert!(
+            response
+                .headers()
+                .get("Content-Disposition")
+                .is_none_or(|v| !v.to_str().unwrap().contains(".gz")),
+            "{accept}"
+        );
+    }
+}

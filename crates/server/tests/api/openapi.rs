@@ -343,3 +343,19 @@ async fn another_method_on_the_explorer_is_drfs_405() {
         json!({"detail": "Method \"POST\" not allowed."})
     );
 }
+
+#[actix_web::test]
+async fn the_explorer_answers_a_client_that_takes_only_html() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, &[]).await;
+
+    let response = app
+        .client
+        .get(app.url("/api/docs/"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["Content-Type"], "text/html");
+}

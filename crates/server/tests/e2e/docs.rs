@@ -810,31 +810,8 @@ impl RouteProbe {
     /// An access token of a new user.
     async fn fresh_access_token(&self) -> Result<String> {
         let number = self.users.fetch_add(1, Ordering::Relaxed);
-        let credentials =
-            serde_json::json!({"username": format!("figure{number}"), "password": PROBE_PASSWORD});
-        let registered = self
-            .client
-            .post(format!("{}/api/register/", self.server))
-            .json(&credentials)
-            .send()
-            .await?;
-        ensure!(
-            registered.status() == reqwest::StatusCode::CREATED,
-            "registering answered {}",
-            registered.status()
-        );
-        let pair: Value = self
-            .client
-            .post(format!("{}/api/token/", self.server))
-            .json(&credentials)
-            .send()
-            .await?
-            .json()
-            .await?;
-        pair["access"]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("no access token in {pair}"))
+        let username = format!("figure{number}");
+        crate::harness::new_user_access_token(&self.server, &username, PROBE_PASSWORD).await
     }
 
     /// Whether a service serves `request` (`METHOD /path`). An answer of 500 or more says

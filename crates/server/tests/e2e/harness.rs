@@ -43,6 +43,34 @@ pub fn find_tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Registers `username` on the server at `base` (`http://127.0.0.1:PORT`) and returns the
+/// access token `POST /api/token/` gives it.
+pub async fn new_user_access_token(base: &str, username: &str, password: &str) -> Result<String> {
+    let client = reqwest::Client::new();
+    let credentials = serde_json::json!({"username": username, "password": password});
+    let created = client
+        .post(format!("{base}/api/register/"))
+        .json(&credentials)
+        .send()
+        .await?;
+    ensure!(
+        created.status() == 201,
+        "registering answered {}",
+        created.status()
+    );
+    let pair: serde_json::Value = client
+        .post(format!("{base}/api/token/"))
+        .json(&credentials)
+        .send()
+        .await?
+        .json()
+        .await?;
+    pair["access"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no access token in {pair}"))
+}
+
 /// Says that a test cannot run for want of `what`: a skip on a user's machine, a failure when
 /// `E2E_REQUIRE=1`.
 pub fn missing(what: &str) {
@@ -326,25 +354,7 @@ impl ServerProcess {
 
     /// Registers `username` and returns the access token `POST /api/token/` gives it.
     pub async fn new_user_access_token(&self, username: &str, password: &str) -> Result<String> {
-        let client = reqwest::Client::new();
-        let credentials = serde_json::json!({"username": username, "password": password});
-        let created = client
-            .post(self.url("/api/register/"))
-            .json(&credentials)
-            .send()
-            .await?;
-        ensure!(created.status() == 201, "register: {}", created.status());
-        let pair: serde_json::Value = client
-            .post(self.url("/api/token/"))
-            .json(&credentials)
-            .send()
-            .await?
-            .json()
-            .await?;
-        pair["access"]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("no access token in {pair}"))
+        new_user_access_token(&self.base, username, password).await
     }
 }
 
