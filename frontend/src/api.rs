@@ -2,8 +2,8 @@
 //! Paths are relative to the page's origin: the server (or nginx) serves both.
 
 use claims::{
-    Credentials, ErrorBody, HelloResponse, NewNote, Note, PasswordChange, RegisteredUser,
-    SessionResponse, UserProfile, VerifyRequest,
+    Credentials, ErrorBody, HelloResponse, NewNote, Note, PasswordChange, RefreshRequest,
+    RegisteredUser, SessionResponse, TokenPair, UserProfile, VerifyRequest,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -154,6 +154,61 @@ pub async fn add_note(access: String, text: String) -> Result<Note, ApiError> {
 pub async fn published_keys() -> Result<usize, ApiError> {
     let set: serde_json::Value = read(Request::get("/.well-known/jwks.json").send().await).await?;
     Ok(set["keys"].as_array().map_or(0, Vec::len))
+}
+
+/// The first public key `GET /.well-known/jwks.json` publishes, if any (none with HMAC).
+pub async fn public_key() -> Option<serde_json::Value> {
+    let set: serde_json::Value = read(Request::get("/.well-known/jwks.json").send().await)
+        .await
+        .ok()?;
+    set["keys"].as_array()?.first().cloned()
+}
+
+/// An answer as it came, for the attack lab, which shows refusals whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status (0: no answer).
+    pub status: u16,
+    /// The body, as text.
+    pub body: String,
+}
+
+/// `POST /api/token/`: a pair of the lab's own, beside the session's.
+pub async fn obtain_pair(credentials: &Credentials) -> Result<TokenPair, ApiError> {
+    post("/api/token/", credentials).await
+}
+
+/// `GET /hello/` with `token` as the access token, answered as it came.
+pub async fn hello_answer(token: &str) -> Answer {
+    let request = Request::get("/hello/").header("Authorization", &format!("Bearer {token}"));
+    answer(request.send().await).await
+}
+
+/// `POST /api/token/refresh/` with `refresh`, answered as it came.
+pub async fn refresh_answer(refresh: &str) -> Answer {
+    let body = RefreshRequest {
+        refresh: refresh.to_owned(),
+    };
+    match Request::post("/api/token/refresh/").json(&body) {
+        Ok(request) => answer(request.send().await).await,
+        Err(error) => Answer {
+            status: 0,
+            body: error.to_string(),
+        },
+    }
+}
+
+async fn answer(response: Result<Response, gloo_net::Error>) -> Answer {
+    match response {
+        Ok(response) => Answer {
+            status: response.status(),
+            body: response.text().await.unwrap_or_default(),
+        },
+        Err(_) => Answer {
+            status: 0,
+            body: format!("The server at {} does not answer.", origin()),
+        },
+    }
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {

@@ -9,8 +9,8 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
 use crate::pages::{
-    account::Account, hello::Hello, home::Home, inspector::Inspector, login::Login, notes::Notes,
-    register::Register,
+    account::Account, hello::Hello, home::Home, inspector::Inspector, lab::Lab, login::Login,
+    notes::Notes, register::Register,
 };
 use crate::session::{EndReason, Phase, Session};
 
@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/notes") view=|| view! { <Protected><Notes/></Protected> }/>
                     <Route path=path!("/account") view=|| view! { <Protected><Account/></Protected> }/>
                     <Route path=path!("/inspector") view=Inspector/>
+                    <Route path=path!("/lab") view=|| view! { <Protected><Lab/></Protected> }/>
                 </Routes>
             </main>
             <footer>
@@ -141,6 +142,7 @@ fn Nav() -> impl IntoView {
                 <li><A href="/hello">"Hello"</A></li>
                 <li><A href="/notes">"Notes"</A></li>
                 <li><A href="/inspector">"Token inspector"</A></li>
+                <li><A href="/lab">"Attack lab"</A></li>
                 <Show
                     when=move || !session.is_active()
                     fallback=|| view! { <li><A href="/account">"Account"</A></li> }

@@ -7,10 +7,12 @@
 
 mod api;
 mod app;
+mod attacks;
 mod clock;
 mod jwt;
 mod pages;
 mod session;
+mod webcrypto;
 
 fn main() {
     console_error_panic_hook::set_once();

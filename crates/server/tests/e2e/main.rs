@@ -13,6 +13,7 @@ mod deployment;
 mod docs;
 mod exercises;
 mod inspector;
+mod lab;
 mod notes;
 mod openapi;
 mod session_endings;
