@@ -186,10 +186,19 @@ pub async fn hello_answer(token: &str) -> Answer {
 
 /// `POST /api/token/refresh/` with `refresh`, answered as it came.
 pub async fn refresh_answer(refresh: &str) -> Answer {
+    post_refresh("/api/token/refresh/", refresh).await
+}
+
+/// `POST /api/token/blacklist/` with `refresh`: the token and its family revoked.
+pub async fn blacklist_answer(refresh: &str) -> Answer {
+    post_refresh("/api/token/blacklist/", refresh).await
+}
+
+async fn post_refresh(path: &str, refresh: &str) -> Answer {
     let body = RefreshRequest {
         refresh: refresh.to_owned(),
     };
-    match Request::post("/api/token/refresh/").json(&body) {
+    match Request::post(path).json(&body) {
         Ok(request) => answer(request.send().await).await,
         Err(error) => Answer {
             status: 0,

@@ -25,9 +25,20 @@ pub struct Attack {
     pub source: &'static str,
     /// The check of the server that refuses it: file and function.
     pub stopped_by: &'static str,
+    /// What the refusal says when that check refused it.
+    pub expects: &'static str,
 }
 
-const SIGNATURE_CHECK: &str = "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs): the signature is computed again with the server's own key and its one configured algorithm, and no longer matches.";
+const SIGNATURE_CHECK: &str = "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs): the signature is checked over the header and payload as sent, with the server's own key and its one configured algorithm (an HMAC computed again, or an ECDSA or RSA verification with the public key), and it no longer holds.";
+
+const ALG_NONE_CHECK: &str = "TokenCodec::decode (crates/server/src/auth/check.rs) checks the signature with the configured algorithm, never the token's alg, so an empty signature never holds; Rules::violations (crates/claims/src/check.rs) refuses none in any letter case as well.";
+
+const KID_CHECK: &str = "KeySet::verifying (crates/server/src/auth/keyset.rs): kid only ever selects among the server's own keys, never a file or a query. With a key directory (ES256) an unknown kid finds no key and TokenCodec::decode refuses there; with one configured key kid is not even read, and the signature check refuses.";
+
+/// What the server says of a token whose signature or key check failed.
+const INVALID: &str = "Token is invalid";
+/// What it says of a token of the other type.
+const WRONG_TYPE: &str = "Token has wrong type";
 
 /// Every attack, in the order the page shows them.
 pub const ATTACKS: &[Attack] = &[
@@ -37,6 +48,7 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Change user_id to another user's and keep the signature, hoping the server decodes the token without checking it.",
         source: "PortSwigger lab \"JWT authentication bypass via unverified signature\"; RFC 8725 §2.1",
         stopped_by: SIGNATURE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "long-life",
@@ -44,41 +56,47 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Move exp a year ahead and keep the signature.",
         source: "PortSwigger lab \"JWT authentication bypass via unverified signature\"",
         stopped_by: SIGNATURE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "spliced",
         name: "A signature spliced from another token",
         tries: "Keep this token's header and payload, and put the signature of another token the server really signed (the lab's own access token) after them.",
-        source: "jwt_tool, \"signature from another token\"",
+        source: "RFC 7515 §5.2: a signature covers its own header and payload, and no others",
         stopped_by: SIGNATURE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "alg-none",
         name: "alg: none",
         tries: "Say the token is unsigned (\"alg\": \"none\") and drop the signature, hoping the server believes the header.",
         source: "PortSwigger lab \"JWT authentication bypass via flawed signature verification\"; RFC 8725 §2.1, §3.1",
-        stopped_by: "TokenCodec::decode (crates/server/src/auth/check.rs) verifies with the configured algorithm, never the token's alg, so an empty signature never matches; Rules::violations (crates/claims/src/check.rs) refuses none in any letter case as well.",
+        stopped_by: ALG_NONE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "alg-none-capitalised",
         name: "alg: None",
         tries: "The same, capitalised, for a check that compares with \"none\" exactly.",
         source: "jwt_tool's alg:none variants",
-        stopped_by: "As for none: the token's alg never chooses the algorithm (TokenCodec::decode, crates/server/src/auth/check.rs), and Rules::violations (crates/claims/src/check.rs) compares without letter case.",
+        stopped_by: ALG_NONE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "alg-none-upper",
         name: "alg: NONE",
         tries: "The same, in capitals.",
         source: "jwt_tool's alg:none variants",
-        stopped_by: "As for none: the token's alg never chooses the algorithm (TokenCodec::decode, crates/server/src/auth/check.rs), and Rules::violations (crates/claims/src/check.rs) compares without letter case.",
+        stopped_by: ALG_NONE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "alg-none-mixed",
         name: "alg: nOnE",
         tries: "The same, in mixed case.",
         source: "jwt_tool's alg:none variants",
-        stopped_by: "As for none: the token's alg never chooses the algorithm (TokenCodec::decode, crates/server/src/auth/check.rs), and Rules::violations (crates/claims/src/check.rs) compares without letter case.",
+        stopped_by: ALG_NONE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "null-signature",
@@ -86,13 +104,15 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Keep the header and payload and send an empty signature, for a library that treats an empty signature as a valid one.",
         source: "CVE-2020-28042",
         stopped_by: SIGNATURE_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "weak-key",
         name: "A weak signing key",
         tries: "Sign with a dictionary word, then crack it from a word list in this page, as hashcat would offline. The server's own key is never the target.",
         source: "PortSwigger lab \"JWT authentication bypass via weak signing key\"; RFC 8725 §3.5",
-        stopped_by: "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs): the server's key is 256 random bits (.secret_key, or JWT_SIGNING_KEY, which the server refuses when short), not a word of any list.",
+        stopped_by: "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs), with a key that is no word of any list: the generated development key (.secret_key) is 256 random bits, and a key set in SECRET_KEY or JWT_SIGNING_KEY is refused at start when short or guessable (checked_secret, crates/server/src/auth/keys.rs).",
+        expects: INVALID,
     },
     Attack {
         id: "jwk-injection",
@@ -100,41 +120,47 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Make a key pair here, sign with its private half, and put the public half in the header's jwk, hoping the server verifies with the key the token brings.",
         source: "CVE-2018-0114; PortSwigger lab \"JWT authentication bypass via jwk header injection\"",
         stopped_by: "TokenCodec::decode (crates/server/src/auth/check.rs) takes the key from the server's own set (KeySet::verifying, crates/server/src/auth/keyset.rs); the header's jwk is never read (claims::Header has no such member).",
+        expects: INVALID,
     },
     Attack {
         id: "jku",
         name: "jku to a key set the attacker made",
-        tries: "Publish a key set of the attacker's (here a blob: URL of this page) and point the header's jku at it.",
+        tries: "Publish a key set of the attacker's and point the header's jku at it, with its kid. A real attacker serves it from a host of theirs; here a blob: URL of this page stands in, which no server could fetch.",
         source: "PortSwigger lab \"JWT authentication bypass via jku header injection\"",
-        stopped_by: "The server never fetches a URL from a token: jku is never read (claims::Header), and the key comes from KeySet::verifying (crates/server/src/auth/keyset.rs).",
+        stopped_by: "The server never fetches a URL from a token: jku is never read (claims::Header), and the key comes from KeySet::verifying (crates/server/src/auth/keyset.rs): with a key directory the kid \"lab\" finds none, with one configured key the signature check refuses.",
+        expects: INVALID,
     },
     Attack {
         id: "kid-traversal",
         name: "kid path traversal",
         tries: "Point kid at /dev/null and sign with the key an empty file gives (64 zero bytes: WebCrypto refuses an empty HMAC key, and HMAC pads a short key with zeros).",
         source: "PortSwigger lab \"JWT authentication bypass via kid header path traversal\"",
-        stopped_by: "KeySet::verifying (crates/server/src/auth/keyset.rs): kid only ever selects among the server's own keys, never a file; with one HMAC key it is not even read. Then the signature check refuses.",
+        stopped_by: KID_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "kid-sql",
         name: "kid SQL injection",
         tries: "Put SQL in kid that would make a key lookup return a key the attacker chose, and sign with that key.",
         source: "jwt_tool, kid injection",
-        stopped_by: "KeySet::verifying (crates/server/src/auth/keyset.rs): kid is a key in a map of the server's own keys, never part of a query. Then the signature check refuses.",
+        stopped_by: KID_CHECK,
+        expects: INVALID,
     },
     Attack {
         id: "algorithm-confusion",
         name: "Algorithm confusion",
-        tries: "Sign with HS256 using the server's published public key as the HMAC secret, for a server that lets the token's alg pick the algorithm.",
+        tries: "Move exp a year ahead and sign with HS256, using the server's published public key (as PEM, the form vulnerable libraries read) as the HMAC secret, for a server that lets the token's alg pick the algorithm.",
         source: "PortSwigger labs \"JWT authentication bypass via algorithm confusion\" (and \"with no exposed key\"); CVE-2016-10555; RFC 8725 §2.1",
         stopped_by: "TokenCodec::decode (crates/server/src/auth/check.rs) verifies with the configured algorithm: configured with a key pair it never computes an HMAC, so neither the published key nor one recovered from two tokens would help.",
+        expects: INVALID,
     },
     Attack {
         id: "psychic-signature",
         name: "ECDSA psychic signature",
-        tries: "Send r = s = 0 as the ES256 signature, which some ECDSA verifiers accept for any message.",
+        tries: "Move exp a year ahead and send r = s = 0 as the ES256 signature, which some ECDSA verifiers accept for any message.",
         source: "CVE-2022-21449",
-        stopped_by: "jsonwebtoken's ECDSA verification (the p256 crate), called from TokenCodec::decode (crates/server/src/auth/check.rs), refuses a zero r or s.",
+        stopped_by: "jsonwebtoken's ECDSA verification (the ecdsa crate, through p256), called from TokenCodec::decode (crates/server/src/auth/check.rs), refuses a zero r or s.",
+        expects: INVALID,
     },
     Attack {
         id: "crit",
@@ -142,6 +168,7 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Mark a header extension critical (\"crit\": [\"lab\"]) that the server does not understand.",
         source: "RFC 7515 §4.1.11",
         stopped_by: "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs) refuses it first (the header changed); a token the server signed with a crit would be refused by Rules::violations (crates/claims/src/check.rs), which understands no extension.",
+        expects: INVALID,
     },
     Attack {
         id: "expired",
@@ -149,6 +176,7 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Send a token whose exp has passed (here: moved an hour back).",
         source: "RFC 7519 §4.1.4",
         stopped_by: "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs) refuses it first (the payload changed); once the server's own token reaches its exp, Rules::violations (crates/claims/src/check.rs) refuses it as \"Token is expired\" (the inspector shows that check).",
+        expects: INVALID,
     },
     Attack {
         id: "not-yet-valid",
@@ -156,20 +184,23 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Send a token that says it is not valid before tomorrow.",
         source: "RFC 7519 §4.1.5",
         stopped_by: "The signature check in TokenCodec::decode (crates/server/src/auth/check.rs) refuses it first (the payload changed); a signed nbf in the future is refused by Rules::violations (crates/claims/src/check.rs).",
+        expects: INVALID,
     },
     Attack {
         id: "refresh-as-access",
         name: "A refresh token as an access token",
         tries: "Send the lab's refresh token, which the server really signed, to a protected view.",
-        source: "RFC 8725 §3.11 (explicit typing); simplejwt's token_type",
+        source: "RFC 8725 §3.12 (different rules for different kinds of token), §2.8; simplejwt's token_type",
         stopped_by: "Claims::verify (crates/claims/src/check.rs): a protected view takes access tokens only, \"Token has wrong type\".",
+        expects: WRONG_TYPE,
     },
     Attack {
         id: "access-as-refresh",
         name: "An access token as a refresh token",
         tries: "Trade your access token for new tokens at POST /api/token/refresh/.",
-        source: "RFC 8725 §3.11 (explicit typing)",
+        source: "RFC 8725 §3.12 (different rules for different kinds of token), §2.8",
         stopped_by: "Claims::verify (crates/claims/src/check.rs): the refresh endpoint takes refresh tokens only, \"Token has wrong type\".",
+        expects: WRONG_TYPE,
     },
     Attack {
         id: "replay",
@@ -177,6 +208,7 @@ pub const ATTACKS: &[Attack] = &[
         tries: "Refresh the lab's pair once, then replay the refresh token that rotation replaced, as a thief holding an old copy would.",
         source: "RFC 9700 §4.14.2 (refresh token rotation); Auth0's reuse detection",
         stopped_by: "tokens::refresh (crates/server/src/services/tokens.rs): a rotated-out token presented again is reuse, and its whole family is revoked; the browser's own session, another family, carries on.",
+        expects: "Token is blacklisted",
     },
 ];
 
@@ -209,7 +241,7 @@ impl Forged {
 /// What running an attack showed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// Sent; `refused` says whether the server refused it as it must.
+    /// Sent, and judged.
     Sent {
         /// The token sent, when one was forged.
         forged: Option<Forged>,
@@ -219,13 +251,24 @@ pub enum Verdict {
         answer: Answer,
         /// More the card shows: a cracking time, the second half of a replay.
         note: Option<String>,
-        /// Whether the server refused the attack.
-        refused: bool,
+        /// Whether the server refused it, and for the reason the card names.
+        judgement: Judgement,
     },
     /// The attack needs another setup than this server's, which the string names.
     NotApplicable(String),
     /// The lab could not run it (no pair yet, WebCrypto refused): why.
     CouldNotRun(String),
+}
+
+/// How the server took an attack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Refused, with the message of the check the card names.
+    AsClaimed,
+    /// Refused, but with another message: not the check the card names.
+    OtherReason,
+    /// Accepted: a 2xx.
+    NotRefused,
 }
 
 /// Words a cracker tries first; the weak key is one of them.
@@ -236,17 +279,47 @@ const WORD_LIST: [&str; 12] = [
 /// The weak key the attacker signs with.
 const WEAK_KEY: &str = "secret";
 
-/// Runs `attack` from `ground` against the server.
+/// Runs `attack` from `ground` against the server, and judges the answer.
 pub async fn run(attack: &Attack, ground: &Ground) -> Verdict {
+    judged(attack, forge_and_send(attack, ground).await)
+}
+
+/// The verdict, judged by `attack`'s expectation: no answer is no verdict.
+fn judged(attack: &Attack, verdict: Verdict) -> Verdict {
+    let Verdict::Sent {
+        forged,
+        request,
+        answer,
+        note,
+        ..
+    } = verdict
+    else {
+        return verdict;
+    };
+    if answer.status == 0 {
+        return Verdict::CouldNotRun(answer.body);
+    }
+    let judgement = match answer.status {
+        200..=299 => Judgement::NotRefused,
+        401 if answer.body.contains(attack.expects) => Judgement::AsClaimed,
+        _ => Judgement::OtherReason,
+    };
+    Verdict::Sent {
+        forged,
+        request,
+        answer,
+        note,
+        judgement,
+    }
+}
+
+async fn forge_and_send(attack: &Attack, ground: &Ground) -> Verdict {
     let Ok(token) = jwt::decode(&ground.access) else {
         return Verdict::CouldNotRun("The session's access token is not a JWT.".into());
     };
     match attack.id {
         "other-user" => {
-            let other = match token.payload.get("user_id") {
-                Some(Value::Number(id)) => json!(id.as_i64().unwrap_or(0) + 1),
-                _ => json!(2),
-            };
+            let other = another_user(token.payload.get("user_id"));
             hello(kept_signature(&token, |payload| {
                 payload.insert("user_id".into(), other);
             }))
@@ -341,6 +414,15 @@ pub async fn run(attack: &Attack, ground: &Ground) -> Verdict {
     }
 }
 
+/// Another user's id, written as the token writes its own (simplejwt writes a string).
+fn another_user(id: Option<&Value>) -> Value {
+    match id {
+        Some(Value::Number(id)) => json!(id.as_i64().unwrap_or(0) + 1),
+        Some(Value::String(id)) => json!(id.parse::<i64>().map_or(1, |id| id + 1).to_string()),
+        _ => json!("1"),
+    }
+}
+
 fn needs_pair() -> Verdict {
     Verdict::CouldNotRun(
         "This attack needs the lab's own pair: enter your password above first.".into(),
@@ -429,8 +511,8 @@ async fn weak_key(token: &DecodedToken) -> Verdict {
     let took = webcrypto::now_ms() - started;
     let note = match found {
         Some((word, tried)) => format!(
-            "Cracked in {took:.1} ms: the key is \"{word}\", the {tried}th of {} words tried. \
-             A GPU tries billions a second; 256 random bits would take longer than the universe has existed.",
+            "Cracked in {took:.1} ms: the key is \"{word}\", word {tried} of the {} tried. \
+             A GPU tries billions of words a second; the 256 random bits of a generated key would take longer than the universe has existed.",
             WORD_LIST.len()
         ),
         None => "The word list did not hold the key.".to_owned(),
@@ -477,7 +559,9 @@ async fn jku(token: &DecodedToken) -> Verdict {
         ],
     );
     let note = format!("The key set the header points at: {set}");
-    es256_signed(token, header, &pair, Some(note)).await
+    let verdict = es256_signed(token, header, &pair, Some(note)).await;
+    let _ = web_sys::Url::revoke_object_url(&url);
+    verdict
 }
 
 /// A `blob:` URL of this page holding `text`, as an attacker's server would publish it.
@@ -511,43 +595,47 @@ async fn es256_signed(
 }
 
 /// Whether the server signs with a key pair, by the algorithm its own token names.
-fn key_pair_algorithm(token: &DecodedToken) -> Option<String> {
-    let alg = token.header.get("alg")?.as_str()?;
-    claims::KEY_PAIR_ALGORITHMS
-        .contains(&alg)
-        .then(|| alg.to_owned())
+fn signs_with_key_pair(token: &DecodedToken) -> bool {
+    token
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .is_some_and(|alg| claims::KEY_PAIR_ALGORITHMS.contains(&alg))
 }
 
 async fn algorithm_confusion(token: &DecodedToken, ground: &Ground) -> Verdict {
-    let (Some(_), Some(public)) = (key_pair_algorithm(token), &ground.public_key) else {
+    let (true, Some(public)) = (signs_with_key_pair(token), &ground.public_key) else {
         return Verdict::NotApplicable(
             "This server signs with an HMAC secret (HS256), so it publishes no public key to confuse it with. Start it with a key pair (cargo xtask serve --es256) to run this attack.".into(),
         );
     };
+    let secret = match webcrypto::public_key_pem(public).await {
+        Ok(pem) => pem,
+        Err(error) => return Verdict::CouldNotRun(format!("WebCrypto: {error}")),
+    };
     let kid = public.get("kid").cloned().unwrap_or(Value::Null);
-    let header = header_with(token, &[("alg", json!("HS256")), ("kid", kid)]);
-    let secret = public.to_string();
-    let mut payload_changed = token.clone();
-    payload_changed
-        .payload
-        .insert("exp".into(), json!(claim(token, "exp") + 365 * 24 * 3600));
-    let header = encode_part(&header);
-    let payload = encode_part(&payload_changed.payload);
+    let header = encode_part(&header_with(
+        token,
+        &[("alg", json!("HS256")), ("kid", kid)],
+    ));
+    let mut payload = token.payload.clone();
+    payload.insert("exp".into(), json!(claim(token, "exp") + 365 * 24 * 3600));
+    let payload = encode_part(&payload);
     let input = format!("{header}.{payload}");
     match webcrypto::hmac_sha256(secret.as_bytes(), input.as_bytes()).await {
         Ok(signature) => {
             let forged = made_from(token, [header, payload, compact::encode(&signature)]);
             let answer = api::hello_answer(&forged.token()).await;
-            let note =
-                "The HMAC secret: the server's published key, as /.well-known/jwks.json gives it.";
-            sent(Some(forged), "GET /hello/", answer, Some(note.into()))
+            let note = format!("The HMAC secret: the server's published key as PEM,\n{secret}");
+            sent(Some(forged), "GET /hello/", answer, Some(note))
         }
         Err(error) => Verdict::CouldNotRun(format!("WebCrypto: {error}")),
     }
 }
 
 async fn psychic_signature(token: &DecodedToken, ground: &Ground) -> Verdict {
-    if key_pair_algorithm(token).as_deref() != Some("ES256") || ground.public_key.is_none() {
+    let es256 = token.header.get("alg").and_then(Value::as_str) == Some("ES256");
+    if !es256 || ground.public_key.is_none() {
         return Verdict::NotApplicable(
             "This server does not sign with ES256, so an ECDSA signature is never checked here. Start it with cargo xtask serve --es256 to run this attack.".into(),
         );
@@ -573,7 +661,7 @@ async fn replay(ground: &Ground) -> Verdict {
     let first = api::refresh_answer(&pair.refresh).await;
     if first.status != 200 {
         return Verdict::CouldNotRun(format!(
-            "The lab's refresh token no longer works ({} {}): a replay ended its family. Get a new pair above.",
+            "The lab's refresh token no longer works ({} {}). Get a new pair above.",
             first.status, first.body
         ));
     }
@@ -587,18 +675,28 @@ async fn replay(ground: &Ground) -> Verdict {
     let replayed = api::refresh_answer(&pair.refresh).await;
     let family = api::hello_answer(access).await;
     let own = api::hello_answer(&ground.access).await;
-    let refused = replayed.status == 401 && family.status == 401 && own.status == 200;
-    let note = format!(
-        "Then the access token the rotation gave, of the same family: GET /hello/ answered {} {}. \
+    let family_line = match family.status {
+        401 => "refused too: the whole family was revoked".to_owned(),
+        200 => "still accepted: reuse detection is off (JWT_REFRESH_REUSE_DETECTION), so only the replayed token is refused".to_owned(),
+        status => format!("answered {status}"),
+    };
+    let mut note = format!(
+        "Then the access token the rotation gave, of the same family: GET /hello/ answered {} ({family_line}). \
          This page's own session, another family: {} {}.",
-        family.status, family.body, own.status, own.body
+        family.status, own.status, own.body
     );
+    if (200..300).contains(&replayed.status) {
+        note.push_str(
+            " The server took the replayed token: within JWT_REFRESH_REUSE_GRACE a retry gets the same successor, \
+             and with JWT_BLACKLIST_AFTER_ROTATION off a replaced token stays valid.",
+        );
+    }
     Verdict::Sent {
         forged: None,
         request: "POST /api/token/refresh/ with the replaced refresh token",
         answer: replayed,
         note: Some(note),
-        refused,
+        judgement: Judgement::NotRefused,
     }
 }
 
@@ -613,13 +711,12 @@ fn sent(
     answer: Answer,
     note: Option<String>,
 ) -> Verdict {
-    let refused = answer.status == 401;
     Verdict::Sent {
         forged,
         request,
         answer,
         note,
-        refused,
+        judgement: Judgement::NotRefused,
     }
 }
 
@@ -668,6 +765,43 @@ mod tests {
 
     #[test]
     fn an_hmac_server_has_no_key_to_confuse_and_no_ecdsa_to_fool() {
-        assert_eq!(key_pair_algorithm(&token()), None);
+        assert!(!signs_with_key_pair(&token()));
+    }
+
+    #[test]
+    fn another_user_is_written_as_the_token_writes_its_own() {
+        assert_eq!(another_user(Some(&json!("7"))), json!("8"));
+        assert_eq!(another_user(Some(&json!(7))), json!(8));
+        assert_eq!(another_user(None), json!("1"));
+    }
+
+    #[test]
+    fn a_refusal_counts_only_with_the_message_the_card_expects() {
+        let attack = &ATTACKS[0];
+        let answer = |status: u16, body: &str| Verdict::Sent {
+            forged: None,
+            request: "GET /hello/",
+            answer: Answer {
+                status,
+                body: body.into(),
+            },
+            note: None,
+            judgement: Judgement::NotRefused,
+        };
+        let judgement = |verdict: Verdict| match judged(attack, verdict) {
+            Verdict::Sent { judgement, .. } => Some(judgement),
+            _ => None,
+        };
+
+        let invalid = r#"{"detail":"Token is invalid"}"#;
+        assert_eq!(judgement(answer(401, invalid)), Some(Judgement::AsClaimed));
+        let expired = r#"{"detail":"Token is expired"}"#;
+        assert_eq!(
+            judgement(answer(401, expired)),
+            Some(Judgement::OtherReason)
+        );
+        assert_eq!(judgement(answer(400, "{}")), Some(Judgement::OtherReason));
+        assert_eq!(judgement(answer(200, "{}")), Some(Judgement::NotRefused));
+        assert_eq!(judgement(answer(0, "no answer")), None);
     }
 }

@@ -79,8 +79,9 @@ pub async fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
 pub async fn ec_key_pair() -> Result<EcKeyPair, String> {
     let subtle = subtle()?;
     let algorithm = object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
+    // Not extractable: only the public half is exported, and a public key always may be.
     let pair =
-        settle(subtle.generate_key_with_object(&algorithm, true, &usages(&["sign", "verify"])))
+        settle(subtle.generate_key_with_object(&algorithm, false, &usages(&["sign", "verify"])))
             .await?;
     let member = |name: &str| -> Result<CryptoKey, String> {
         Reflect::get(&pair, &name.into())
@@ -114,6 +115,45 @@ pub async fn es256_sign(pair: &EcKeyPair, data: &[u8]) -> Result<Vec<u8>, String
     let signature =
         settle(subtle.sign_with_object_and_u8_array(&algorithm, &pair.private, data)).await?;
     Ok(bytes(&signature))
+}
+
+/// `jwk` (a public EC P-256 or RSA key, as a JWKS publishes it) as PEM: its SubjectPublicKeyInfo
+/// in base64, the text a vulnerable library reads as an HMAC secret in algorithm confusion.
+pub async fn public_key_pem(jwk: &serde_json::Value) -> Result<String, String> {
+    let subtle = subtle()?;
+    let algorithm = match jwk["kty"].as_str() {
+        Some("EC") => object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?,
+        Some("RSA") => object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")])?,
+        other => return Err(format!("a {other:?} key cannot be read here")),
+    };
+    let key_data = js_sys::JSON::parse(&jwk.to_string()).map_err(describe)?;
+    let key_data: Object = key_data.dyn_into().map_err(describe)?;
+    let key = settle(subtle.import_key_with_object(
+        "jwk",
+        &key_data,
+        &algorithm,
+        true,
+        &usages(&["verify"]),
+    ))
+    .await?;
+    let key: CryptoKey = key.dyn_into().map_err(describe)?;
+    let der = bytes(&settle(subtle.export_key("spki", &key)).await?);
+    let base64 = base64_of(&der).ok_or("this browser cannot write base64")?;
+    let lines: Vec<&str> = base64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|line| std::str::from_utf8(line).ok())
+        .collect();
+    Ok(format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    ))
+}
+
+/// Standard base64 of `bytes`, by the browser's `btoa`.
+fn base64_of(bytes: &[u8]) -> Option<String> {
+    let binary: String = bytes.iter().map(|&byte| char::from(byte)).collect();
+    web_sys::window()?.btoa(&binary).ok()
 }
 
 /// Milliseconds since the page loaded, for timing in the page.

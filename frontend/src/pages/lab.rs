@@ -1,6 +1,6 @@
-//! The attack lab: every known JWT attack, forged here from your real access token and sent to
-//! the real server, which refuses each and says so; each card names the check that did. The
-//! attacks themselves are in [`crate::attacks`].
+//! The attack lab: the JWT attacks of PortSwigger's labs and jwt_tool, forged here from your
+//! real access token and sent to the real server, which refuses each and says so; each card
+//! names the check that did. The attacks themselves are in [`crate::attacks`].
 
 use claims::{Credentials, TokenPair};
 use leptos::prelude::*;
@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::app::page;
-use crate::attacks::{self, ATTACKS, Attack, Forged, Ground, Verdict};
+use crate::attacks::{self, ATTACKS, Attack, Forged, Ground, Judgement, Verdict};
 use crate::session::Session;
 
 /// The lab page.
@@ -43,10 +43,13 @@ pub fn Lab() -> impl IntoView {
         });
     };
 
+    // The lab's pair lives for one run: revoked when it is over, so no refresh token outlives
+    // the run in this page's memory.
     let run = move |indices: Vec<usize>| {
         running.set(true);
         spawn_local(async move {
-            match ground(session, pair.get_untracked()).await {
+            let used = pair.get_untracked();
+            match ground(session, used.clone()).await {
                 Ok(ground) => {
                     for index in indices {
                         let verdict = attacks::run(&ATTACKS[index], &ground).await;
@@ -59,9 +62,24 @@ pub fn Lab() -> impl IntoView {
                     }
                 }),
             }
+            if let Some(used) = used {
+                api::blacklist_answer(&used.refresh).await;
+                pair.set(None);
+                pair_status.set(Some(Ok(
+                    "The run is over, and the lab's pair is revoked: enter your password again for another run with it."
+                        .into(),
+                )));
+            }
             running.set(false);
         });
     };
+    on_cleanup(move || {
+        if let Some(left) = pair.get_untracked() {
+            spawn_local(async move {
+                api::blacklist_answer(&left.refresh).await;
+            });
+        }
+    });
 
     let summary = move || {
         let shown: Vec<Option<Verdict>> =
@@ -69,10 +87,17 @@ pub fn Lab() -> impl IntoView {
         if shown.iter().any(Option::is_none) {
             return None;
         }
+        let judged = |wanted: fn(Judgement) -> bool| {
+            shown
+                .iter()
+                .flatten()
+                .filter(|v| matches!(v, Verdict::Sent { judgement, .. } if wanted(*judgement)))
+                .count()
+        };
+        let sent = judged(|_| true);
+        let refused = judged(|judgement| judgement == Judgement::AsClaimed);
         let count =
             |wanted: fn(&Verdict) -> bool| shown.iter().flatten().filter(|v| wanted(v)).count();
-        let sent = count(|v| matches!(v, Verdict::Sent { .. }));
-        let refused = count(|v| matches!(v, Verdict::Sent { refused: true, .. }));
         let not_applicable = count(|v| matches!(v, Verdict::NotApplicable(_)));
         let could_not = count(|v| matches!(v, Verdict::CouldNotRun(_)));
         let mut line =
@@ -80,7 +105,7 @@ pub fn Lab() -> impl IntoView {
         if could_not > 0 {
             line.push_str(&format!("; {could_not} could not run"));
         }
-        Some(line)
+        Some((line, refused == sent && could_not == 0))
     };
 
     view! {
@@ -95,11 +120,15 @@ pub fn Lab() -> impl IntoView {
         <section aria-labelledby="pair-heading">
             <h2 id="pair-heading">"The lab's own pair"</h2>
             <p>
-                "This page never holds a refresh token (the session's is in a cookie no script can "
-                "read). Three attacks need one: enter your password, and the lab logs in once more "
-                "with " <code>"POST /api/token/"</code> " for a pair of its own."
+                "The app keeps your session's refresh token only in a cookie no script can read. "
+                "Three attacks need one: enter your password, and the lab logs in once more with "
+                <code>"POST /api/token/"</code> " for a pair of its own, a family apart, kept in "
+                "this page's memory for one run and revoked (" <code>"POST /api/token/blacklist/"</code>
+                ") when the run is over or you leave the page."
             </p>
             <form on:submit=get_pair>
+                <input type="text" name="username" autocomplete="username" hidden
+                    prop:value=move || session.username().unwrap_or_default()/>
                 <label for="lab-password">"Password"</label>
                 <input id="lab-password" type="password" autocomplete="current-password"
                     prop:value=move || password.get()
@@ -117,7 +146,13 @@ pub fn Lab() -> impl IntoView {
                 on:click=move |_| run((0..ATTACKS.len()).collect())>
                 "Run all attacks"
             </button>
-            <p id="lab-summary" class="message" role="status">{summary}</p>
+            <p id="lab-summary" role="status"
+                class=move || match summary() {
+                    Some((_, false)) => "form-error",
+                    _ => "message",
+                }>
+                {move || summary().map(|(line, _)| line)}
+            </p>
             {ATTACKS.iter().enumerate().map(|(index, attack)| {
                 let verdict = verdicts.with_value(|all| all[index]);
                 view! { <Card attack=attack verdict=verdict running=running on_send=move || run(vec![index])/> }
@@ -164,8 +199,18 @@ fn Card(
 
 fn shown(id: &'static str, verdict: Verdict) -> AnyView {
     match verdict {
-        Verdict::Sent { forged, request, answer, note, refused } => {
-            let (class, word) = if refused { ("refused", "Refused") } else { ("accepted", "NOT refused") };
+        Verdict::Sent {
+            forged,
+            request,
+            answer,
+            note,
+            judgement,
+        } => {
+            let (class, word) = match judgement {
+                Judgement::AsClaimed => ("refused", "Refused"),
+                Judgement::OtherReason => ("other-reason", "Refused, but not by the check named below"),
+                Judgement::NotRefused => ("accepted", "NOT refused"),
+            };
             view! {
                 {forged.map(token_view)}
                 <p class="hint">{request}</p>
@@ -174,7 +219,7 @@ fn shown(id: &'static str, verdict: Verdict) -> AnyView {
                     <strong>{format!("{word}: {}", answer.status)}</strong>
                     " " <code>{answer.body}</code>
                 </p>
-                {note.map(|note| view! { <p class="hint">{note}</p> })}
+                {note.map(|note| view! { <p class="hint note">{note}</p> })}
             }
             .into_any()
         }
