@@ -7,6 +7,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route};
 
 use crate::pages::{
     account::Account, hello::Hello, home::Home, inspector::Inspector, lab::Lab, login::Login,
@@ -31,13 +32,13 @@ pub fn App() -> impl IntoView {
                 <SessionNotice/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Home/>
-                    <Route path=path!("/register") view=Register/>
-                    <Route path=path!("/login") view=Login/>
-                    <Route path=path!("/hello") view=|| view! { <Protected><Hello/></Protected> }/>
-                    <Route path=path!("/notes") view=|| view! { <Protected><Notes/></Protected> }/>
-                    <Route path=path!("/account") view=|| view! { <Protected><Account/></Protected> }/>
-                    <Route path=path!("/inspector") view=Inspector/>
-                    <Route path=path!("/lab") view=|| view! { <Protected><Lab/></Protected> }/>
+                    <Route path=path!("/register") view={Lazy::<RegisterPage>::new()}/>
+                    <Route path=path!("/login") view={Lazy::<LoginPage>::new()}/>
+                    <Route path=path!("/hello") view={Lazy::<HelloPage>::new()}/>
+                    <Route path=path!("/notes") view={Lazy::<NotesPage>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<AccountPage>::new()}/>
+                    <Route path=path!("/inspector") view={Lazy::<InspectorPage>::new()}/>
+                    <Route path=path!("/lab") view={Lazy::<LabPage>::new()}/>
                 </Routes>
             </main>
             <footer>
@@ -51,6 +52,35 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+/// A route whose page is fetched as a wasm module of its own the first time it is opened, so
+/// the first load carries only the shell and the home page. The build cuts each one out
+/// (wasm-split: `crates/xtask/src/frontend/split.rs`); the router shows the page once its
+/// module has arrived.
+macro_rules! lazy_page {
+    ($route:ident => $page:expr) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(RegisterPage => view! { <Register/> });
+lazy_page!(LoginPage => view! { <Login/> });
+lazy_page!(HelloPage => view! { <Protected><Hello/></Protected> });
+lazy_page!(NotesPage => view! { <Protected><Notes/></Protected> });
+lazy_page!(AccountPage => view! { <Protected><Account/></Protected> });
+lazy_page!(InspectorPage => view! { <Inspector/> });
+lazy_page!(LabPage => view! { <Protected><Lab/></Protected> });
 
 /// Moves the keyboard focus to the page's content (the router would take `#main` for a
 /// navigation).

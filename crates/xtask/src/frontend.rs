@@ -1,13 +1,18 @@
 //! Builds the Leptos frontend into `dist/`: cargo for wasm32 (in its own target dir, so native
-//! and wasm builds never evict each other), wasm-bindgen as a library (pinned to the same
-//! version as the `wasm-bindgen` crate, so the two always match), then content-hashed file
-//! names so that browsers and nginx may cache them forever, each with a `.gz` beside it that
-//! nginx and the server send as they are (compressed once, at the best level, not per request).
+//! and wasm builds never evict each other), wasm-split (the lazy routes into modules of their
+//! own, fetched when first opened), wasm-bindgen as a library (pinned to the same version as the
+//! `wasm-bindgen` crate, so the two always match), then content-hashed file names so that
+//! browsers and nginx may cache them forever, each with a `.gz` beside it that nginx and the
+//! server send as they are (compressed once, at the best level, not per request).
+
+mod split;
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
@@ -23,7 +28,7 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     let started = Instant::now();
     ensure_wasm_target()?;
     step(
-        "frontend 1/3: compiling to WebAssembly (profile wasm-release; the first build takes a few minutes)",
+        "frontend 1/4: compiling to WebAssembly (profile wasm-release; the first build takes a few minutes)",
     );
     // Beside the native builds, wherever cargo puts those (CARGO_TARGET_DIR, say).
     let target = crate::binaries::target_dir(root)?;
@@ -41,11 +46,15 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     ])?;
     let wasm = target_dir.join(TARGET).join(PROFILE).join("frontend.wasm");
 
-    step("frontend 2/3: generating the JavaScript bindings (wasm-bindgen)");
+    step("frontend 2/4: cutting the lazy routes into modules of their own (wasm-split)");
+    let split = split::split(&wasm, &target_dir.join("split"))?;
+
+    step("frontend 3/4: generating the JavaScript bindings (wasm-bindgen)");
     let generated = target_dir.join("bindgen");
     let _ = fs::remove_dir_all(&generated);
     Bindgen::new()
-        .input_path(&wasm)
+        .input_path(&split.main)
+        .out_name("frontend")
         .web(true)
         .map_err(|e| format!("wasm-bindgen: {e}"))?
         .omit_default_module_path(false)
@@ -53,12 +62,25 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         // Function names are for debuggers: 462 of the wasm's 1,140 KiB (93 of 349 KiB gzipped).
         .remove_name_section(true)
         .remove_producers_section(true)
+        // The lazy parts reach the app's memory, function table and shared globals through
+        // exports wasm-bindgen would otherwise drop.
+        .keep_lld_exports(true)
         .generate(&generated)
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
 
-    let wasm_bytes = optimized(&generated.join("frontend_bg.wasm"))?;
+    let files: Vec<PathBuf> = std::iter::once(generated.join("frontend_bg.wasm"))
+        .chain(split.parts.iter().map(|(_, path)| path.clone()))
+        .collect();
+    let mut modules = optimized(&files)?.into_iter();
+    let wasm_bytes = modules.next().unwrap_or_default();
+    let parts: Vec<(String, Vec<u8>)> = split
+        .parts
+        .iter()
+        .map(|(stem, _)| split::label(stem))
+        .zip(modules)
+        .collect();
 
-    step("frontend 3/3: writing dist/");
+    step("frontend 4/4: writing dist/");
     let dist = root.join("dist");
     let staging = target.join("dist-staging");
     let _ = fs::remove_dir_all(&staging);
@@ -66,10 +88,39 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
 
     let wasm_name = hashed_name("frontend", "wasm", &wasm_bytes);
+    let part_names: Vec<(String, String)> = split
+        .parts
+        .iter()
+        .zip(&parts)
+        .map(|((stem, _), (label, bytes))| {
+            (
+                stem.clone(),
+                hashed_name(&format!("frontend-{label}"), "wasm", bytes),
+            )
+        })
+        .collect();
     let js = String::from_utf8(read(&generated.join("frontend.js"))?)
         .map_err(|_| "wasm-bindgen wrote JavaScript that is not UTF-8".to_owned())?;
+    // The app's module and the loader import each other, so neither name can be the hash of
+    // its own text: both are named by the hash of everything they are made from.
+    let mut sources = Sha256::new();
+    for bytes in [&wasm_bytes[..], js.as_bytes(), split.loader.as_bytes()]
+        .into_iter()
+        .chain(parts.iter().map(|(_, bytes)| &bytes[..]))
+    {
+        sources.update(Sha256::digest(bytes));
+    }
+    let sources = sources.finalize();
+    let js_name = hashed_name("frontend", "js", &sources);
+    let loader_name = hashed_name("frontend-loader", "js", &sources);
+    // Only the import: the wasm asks for its imports under the placeholder's name.
+    let js = split::replace_required(
+        &js,
+        &format!("from '{}'", split::LOADER_PLACEHOLDER),
+        &format!("from './{loader_name}'"),
+    )?;
     let js = with_start_call(&js, &wasm_name)?;
-    let js_name = hashed_name("frontend", "js", js.as_bytes());
+    let loader = split::link_loader(&split.loader, &js_name, &part_names)?;
     let css = read(&root.join("frontend/style.css"))?;
     let css_name = hashed_name("style", "css", &css);
     let index = String::from_utf8(read(&root.join("frontend/index.html"))?)
@@ -77,11 +128,20 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         .replace("{{script}}", &js_name)
         .replace("{{style}}", &css_name);
 
-    for (name, bytes) in [
+    let assets = [
         (&wasm_name, &wasm_bytes[..]),
         (&js_name, js.as_bytes()),
+        (&loader_name, loader.as_bytes()),
         (&css_name, &css[..]),
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        part_names
+            .iter()
+            .zip(&parts)
+            .map(|((_, name), (_, bytes))| (name, &bytes[..])),
+    );
+    for (name, bytes) in assets {
         write(&staging.join(name), bytes)?;
         write(&staging.join(format!("{name}.gz")), &gzip(bytes))?;
     }
@@ -107,16 +167,12 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         let _ = fs::remove_dir_all(&staging);
     }
 
-    let (wasm_gzip, js_gzip) = (gzip(&wasm_bytes).len(), gzip(js.as_bytes()).len());
-    step(&format!(
-        "frontend built in {:.1} s: {wasm_name} {} ({} gzip), {js_name} {} ({} gzip); wasm + js {} gzip",
-        started.elapsed().as_secs_f64(),
-        kib(wasm_bytes.len()),
-        kib(wasm_gzip),
-        kib(js.len()),
-        kib(js_gzip),
-        kib(wasm_gzip + js_gzip),
-    ));
+    let first_load = [
+        (&wasm_name, &wasm_bytes[..]),
+        (&js_name, js.as_bytes()),
+        (&loader_name, loader.as_bytes()),
+    ];
+    print_sizes(started, &first_load, &parts);
     Ok(dist)
 }
 
@@ -133,42 +189,112 @@ const WASM_FEATURES: [&str; 6] = [
     "--enable-sign-ext",
 ];
 
-/// The wasm at `path`, through `wasm-opt -Oz` when one of version 116 or later is found
-/// (`WASM_OPT`, else `PATH`; npm's `binaryen` package has one), else as it is.
-fn optimized(path: &Path) -> Result<Vec<u8>, String> {
-    let wasm = read(path)?;
-    let Some(wasm_opt) = crate::find_tool("WASM_OPT", "wasm-opt") else {
-        step(
-            "frontend: no wasm-opt (npm install --global binaryen, or set WASM_OPT): the wasm stays as wasm-bindgen wrote it",
-        );
-        return Ok(wasm);
-    };
-    let version = wasm_opt_version(&wasm_opt);
-    if version.is_none_or(|version| version < WASM_OPT_MIN_VERSION) {
-        step(&format!(
-            "frontend: {} is version {}, and {WASM_OPT_MIN_VERSION} or later is needed (108 breaks the module): not used",
-            wasm_opt.display(),
-            version.map_or_else(|| "unknown".to_owned(), |v| v.to_string()),
-        ));
-        return Ok(wasm);
-    }
-    let output = path.with_extension("opt.wasm");
-    run(Command::new(&wasm_opt)
-        .arg("-Oz")
-        .args(WASM_FEATURES)
-        .arg(path)
-        .arg("-o")
-        .arg(&output))?;
-    let smaller = read(&output)?;
+/// The build's last two lines: what a browser downloads first (the app's wasm, its bindings,
+/// the loader), then each lazy part, all gzipped as the `.gz` twins are.
+fn print_sizes(started: Instant, first_load: &[(&String, &[u8])], parts: &[(String, Vec<u8>)]) {
+    let files: Vec<String> = first_load
+        .iter()
+        .map(|(name, bytes)| format!("{name} {}", kib(bytes.len())))
+        .collect();
+    let first_load_gzip: usize = first_load.iter().map(|(_, bytes)| gzip(bytes).len()).sum();
     step(&format!(
-        "frontend: wasm-opt {} -Oz: {} ({} gzip) before, {} ({} gzip) after",
-        version.unwrap_or_default(),
-        kib(wasm.len()),
-        kib(gzip(&wasm).len()),
-        kib(smaller.len()),
-        kib(gzip(&smaller).len()),
+        "frontend built in {:.1} s: {}; first load: wasm + js {} gzip",
+        started.elapsed().as_secs_f64(),
+        files.join(", "),
+        kib(first_load_gzip),
+    ));
+    let mut pages = Vec::new();
+    let (mut shared, mut shared_gzip, mut lazy_gzip) = (0, 0, 0);
+    for (label, bytes) in parts {
+        let gzipped = gzip(bytes).len();
+        lazy_gzip += gzipped;
+        if split::is_shared(label) {
+            shared += 1;
+            shared_gzip += gzipped;
+        } else {
+            pages.push(format!("{label} {}", kib(gzipped)));
+        }
+    }
+    step(&format!(
+        "frontend: lazy parts, gzip: {}, and {shared} shared by several of them {}; all wasm + js {} gzip",
+        pages.join(", "),
+        kib(shared_gzip),
+        kib(first_load_gzip + lazy_gzip),
+    ));
+}
+
+/// Each wasm file in `paths`, through `wasm-opt -Oz` when one of version 116 or later is found
+/// (`WASM_OPT`, else `PATH`; npm's `binaryen` package has one), as many at once as there are
+/// cores; else as it is. In the order given.
+fn optimized(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, String> {
+    let Some((wasm_opt, version)) = wasm_opt() else {
+        return paths.iter().map(|path| read(path)).collect();
+    };
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(vec![None; paths.len()]);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(paths.len()) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = paths.get(index) else {
+                        break;
+                    };
+                    let output = path.with_extension("opt.wasm");
+                    let result = run(Command::new(&wasm_opt)
+                        .arg("-Oz")
+                        .args(WASM_FEATURES)
+                        .arg(path)
+                        .arg("-o")
+                        .arg(&output))
+                    .and_then(|()| read(&output));
+                    if let Ok(mut done) = done.lock() {
+                        done[index] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let smaller: Vec<Vec<u8>> = done
+        .into_inner()
+        .map_err(|_| "a wasm-opt worker panicked".to_owned())?
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|| Err("wasm-opt did not run".to_owned())))
+        .collect::<Result<_, _>>()?;
+    let before: usize = paths
+        .iter()
+        .map(|path| read(path).map(|wasm| gzip(&wasm).len()))
+        .sum::<Result<_, _>>()?;
+    let after: usize = smaller.iter().map(|wasm| gzip(wasm).len()).sum();
+    step(&format!(
+        "frontend: wasm-opt {version} -Oz on the app and its {} lazy parts: {} gzip before, {} after",
+        paths.len() - 1,
+        kib(before),
+        kib(after),
     ));
     Ok(smaller)
+}
+
+/// A wasm-opt of version 116 or later and its version, if there is one; says why not.
+fn wasm_opt() -> Option<(PathBuf, u32)> {
+    let Some(path) = crate::find_tool("WASM_OPT", "wasm-opt") else {
+        step(
+            "frontend: no wasm-opt (npm install --global binaryen, or set WASM_OPT): the wasm stays as wasm-bindgen and wasm-split wrote it",
+        );
+        return None;
+    };
+    match wasm_opt_version(&path) {
+        Some(version) if version >= WASM_OPT_MIN_VERSION => Some((path, version)),
+        version => {
+            step(&format!(
+                "frontend: {} is version {}, and {WASM_OPT_MIN_VERSION} or later is needed (108 breaks the module): not used",
+                path.display(),
+                version.map_or_else(|| "unknown".to_owned(), |v| v.to_string()),
+            ));
+            None
+        }
+    }
 }
 
 /// The number `wasm-opt --version` prints (`wasm-opt version 132 (version_132)`).

@@ -908,3 +908,36 @@ pub async fn save_for_book(browser: &Browser, name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_home_page_fetches_no_page_module_and_a_page_fetches_its_own_once() {
+    run("lazy-pages", &[], async |browser, server| {
+        browser.open(&format!("{}/", server.base)).await?;
+        browser.element(By::Css("nav[aria-label='Main']")).await?;
+        let first_load = browser.fetched_wasm_modules().await?;
+        ensure!(
+            first_load.len() == 1 && first_load[0].starts_with("frontend-"),
+            "the home page fetched {first_load:?}"
+        );
+
+        register_and_log_in(browser, &server.base, "lazy").await?;
+        browser.click_link("Attack lab").await?;
+        browser.wait_for_path("/lab").await?;
+        browser.element(By::Id("attacks-heading")).await?;
+        browser.click_link("Hello").await?;
+        browser.wait_for_path("/hello").await?;
+        browser.click_link("Attack lab").await?;
+        browser.element(By::Id("attacks-heading")).await?;
+        let fetched = browser.fetched_wasm_modules().await?;
+        let lab = fetched
+            .iter()
+            .filter(|name| name.starts_with("frontend-lab_page_view-"))
+            .count();
+        ensure!(
+            lab == 1,
+            "the lab's module was fetched {lab} times: {fetched:?}"
+        );
+        Ok(())
+    })
+    .await;
+}

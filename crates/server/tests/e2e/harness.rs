@@ -673,6 +673,21 @@ impl Browser {
         Ok(value.json().as_str().unwrap_or_default().to_owned())
     }
 
+    /// The file names of the wasm modules this page has fetched since it was loaded, in the
+    /// order they were asked for (the browser's resource timing entries).
+    pub async fn fetched_wasm_modules(&self) -> Result<Vec<String>> {
+        let value = self
+            .driver
+            .execute(
+                "return performance.getEntriesByType('resource') \
+                 .map(entry => new URL(entry.name).pathname.slice(1)) \
+                 .filter(name => name.endsWith('.wasm'));",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(value.json().clone())?)
+    }
+
     /// Makes `navigator.clipboard` unavailable from the next page load on, as on a page served
     /// over plain HTTP to another host.
     pub async fn hide_clipboard(&self) -> Result<()> {
