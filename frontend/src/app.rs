@@ -7,7 +7,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
-use leptos_router::{Lazy, LazyRoute, lazy_route};
+use leptos_router::{Lazy, LazyRoute};
 
 use crate::pages::{
     account::Account, hello::Hello, home::Home, inspector::Inspector, lab::Lab, login::Login,
@@ -55,32 +55,42 @@ pub fn App() -> impl IntoView {
 
 /// A route whose page is fetched as a wasm module of its own the first time it is opened, so
 /// the first load carries only the shell and the home page. The build cuts each one out
-/// (wasm-split: `crates/xtask/src/frontend/split.rs`); the router shows the page once its
-/// module has arrived.
+/// (wasm-split: `crates/xtask/src/frontend/split.rs`, which names the module's file after
+/// `$module`); the router shows the page once its module has arrived, or [`PageUnavailable`]
+/// if it cannot (Leptos' own `#[lazy_route]` would panic, which stops the whole app).
 macro_rules! lazy_page {
-    ($route:ident => $page:expr) => {
+    ($route:ident, $module:ident => $page:expr) => {
         struct $route;
 
-        #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
                 Self
             }
 
-            fn view(_this: Self) -> AnyView {
-                $page.into_any()
+            async fn view(_this: Self) -> AnyView {
+                #[leptos::wasm_split::wasm_split(
+                                    $module,
+                                    wasm_split_path = ::leptos::wasm_split,
+                                    fallible
+                                )]
+                fn page() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+                    Ok($page.into_any())
+                }
+                page()
+                    .await
+                    .unwrap_or_else(|_| view! { <PageUnavailable/> }.into_any())
             }
         }
     };
 }
 
-lazy_page!(RegisterPage => view! { <Register/> });
-lazy_page!(LoginPage => view! { <Login/> });
-lazy_page!(HelloPage => view! { <Protected><Hello/></Protected> });
-lazy_page!(NotesPage => view! { <Protected><Notes/></Protected> });
-lazy_page!(AccountPage => view! { <Protected><Account/></Protected> });
-lazy_page!(InspectorPage => view! { <Inspector/> });
-lazy_page!(LabPage => view! { <Protected><Lab/></Protected> });
+lazy_page!(RegisterPage, register => view! { <Register/> });
+lazy_page!(LoginPage, login => view! { <Login/> });
+lazy_page!(HelloPage, hello => view! { <Protected><Hello/></Protected> });
+lazy_page!(NotesPage, notes => view! { <Protected><Notes/></Protected> });
+lazy_page!(AccountPage, account => view! { <Protected><Account/></Protected> });
+lazy_page!(InspectorPage, inspector => view! { <Inspector/> });
+lazy_page!(LabPage, lab => view! { <Protected><Lab/></Protected> });
 
 /// Moves the keyboard focus to the page's content (the router would take `#main` for a
 /// navigation).
@@ -234,6 +244,23 @@ fn SessionNotice() -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// What a lazy page shows when its module could not be fetched: the connection is down, or the
+/// site was updated since this tab loaded it and the module's old file is gone. Opening the
+/// page again (a link the router leaves to the browser) loads the site as it is now.
+#[component]
+fn PageUnavailable() -> impl IntoView {
+    page("Page not loaded");
+    let here = use_location().pathname.get_untracked();
+    view! {
+        <h1 tabindex="-1">"This page could not be loaded"</h1>
+        <p id="page-unavailable" role="alert">
+            "Its code did not arrive: the connection may be down, or the site was updated "
+            "since you opened it."
+        </p>
+        <p><a id="page-reload" href=here rel="external">"Load it again"</a></p>
     }
 }
 

@@ -931,12 +931,42 @@ async fn the_home_page_fetches_no_page_module_and_a_page_fetches_its_own_once() 
         let fetched = browser.fetched_wasm_modules().await?;
         let lab = fetched
             .iter()
-            .filter(|name| name.starts_with("frontend-lab_page_view-"))
+            .filter(|name| name.starts_with("frontend-lab-"))
             .count();
         ensure!(
             lab == 1,
             "the lab's module was fetched {lab} times: {fetched:?}"
         );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_page_whose_module_cannot_be_fetched_says_so_and_the_app_carries_on() {
+    run("lazy-page-unavailable", &[], async |browser, server| {
+        register_and_log_in(browser, &server.base, "offline").await?;
+        browser.block_urls(&["*/frontend-lab-*"]).await?;
+        browser.click_link("Attack lab").await?;
+        browser
+            .text_of("page-unavailable", |t| {
+                t == "Its code did not arrive: the connection may be down, or the site was updated since you opened it."
+            })
+            .await?;
+        let reload = browser.element(By::Id("page-reload")).await?;
+        ensure!(
+            reload.attr("href").await?.as_deref() == Some("/lab"),
+            "the reload link goes to {:?}",
+            reload.attr("href").await?
+        );
+
+        browser.click_link("Hello").await?;
+        browser
+            .text_of("hello-message", |t| t == "Hello, World!")
+            .await?;
+        browser.block_urls(&[]).await?;
+        browser.click_link("Attack lab").await?;
+        browser.element(By::Id("attacks-heading")).await?;
         Ok(())
     })
     .await;

@@ -688,6 +688,20 @@ impl Browser {
         Ok(serde_json::from_value(value.json().clone())?)
     }
 
+    /// Makes every request whose URL matches one of `patterns` (`*` for any text) fail as if
+    /// the network refused it; no patterns lifts the block.
+    pub async fn block_urls(&self, patterns: &[&str]) -> Result<()> {
+        let devtools = thirtyfour::extensions::cdp::ChromeDevTools::new(self.driver.handle.clone());
+        devtools.execute_cdp("Network.enable").await?;
+        devtools
+            .execute_cdp_with_params(
+                "Network.setBlockedURLs",
+                serde_json::json!({ "urls": patterns }),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Makes `navigator.clipboard` unavailable from the next page load on, as on a page served
     /// over plain HTTP to another host.
     pub async fn hide_clipboard(&self) -> Result<()> {

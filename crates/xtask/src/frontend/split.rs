@@ -85,8 +85,9 @@ pub fn replace_required(text: &str, from: &str, to: &str) -> Result<String, Stri
     Ok(text.replace(from, to))
 }
 
-/// A lazy part's name for its file: a page's split point without the macro's decorations
-/// (`split___lab_page_view_1577..` is `lab_page_view`), a shared chunk's as it is (`chunk_7`).
+/// A lazy part's name for its file: its split point's (`split_lab` is `lab`) without the
+/// decorations `#[lazy]` adds (`split___lab_page_view_1577..` is `lab_page_view`); a shared
+/// chunk's as it is (`chunk_7`).
 pub fn label(stem: &str) -> String {
     let Some(name) = stem.strip_prefix("split_") else {
         return stem.to_owned();
@@ -116,7 +117,7 @@ mod tests {
             label("split___lab_page_view_15779814002168370278"),
             "lab_page_view"
         );
-        assert_eq!(label("split_plain"), "plain");
+        assert_eq!(label("split_lab"), "lab");
         assert_eq!(label("chunk_7"), "chunk_7");
         assert!(is_shared("chunk_7"));
         assert!(!is_shared("lab_page_view"));
