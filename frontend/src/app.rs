@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos::wasm_split::{SplitLoaderError, wasm_split};
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
@@ -68,12 +69,8 @@ macro_rules! lazy_page {
             }
 
             async fn view(_this: Self) -> AnyView {
-                #[leptos::wasm_split::wasm_split(
-                                    $module,
-                                    wasm_split_path = ::leptos::wasm_split,
-                                    fallible
-                                )]
-                fn page() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+                #[wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
+                fn page() -> Result<AnyView, SplitLoaderError> {
                     Ok($page.into_any())
                 }
                 page()

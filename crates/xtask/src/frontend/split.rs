@@ -47,6 +47,9 @@ pub fn split(wasm: &Path, dir: &Path) -> Result<Split, String> {
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .ok_or_else(|| format!("wasm-split wrote {} without a name", path.display()))?;
+        let part = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let part = without_names(&part).map_err(|e| format!("{}: {e}", path.display()))?;
+        fs::write(&path, part).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         parts.push((stem, path));
     }
     parts.sort();
@@ -55,6 +58,48 @@ pub fn split(wasm: &Path, dir: &Path) -> Result<Split, String> {
         parts,
         loader,
     })
+}
+
+/// `wasm` without its `name` section: function names, for debuggers, which wasm-split copies
+/// into every part (and in a form wasm-opt warns about); wasm-bindgen drops the app's own.
+pub fn without_names(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    const HEADER: usize = 8; // b"\0asm" and the version
+    if wasm.get(..4) != Some(b"\0asm") || wasm.len() < HEADER {
+        return Err("not a wasm module".to_owned());
+    }
+    let mut kept = wasm[..HEADER].to_vec();
+    let mut at = HEADER;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        let (size, size_length) = leb128(&wasm[at + 1..]).ok_or("a section size is cut short")?;
+        let body = at + 1 + size_length;
+        let end = body
+            .checked_add(size)
+            .filter(|&end| end <= wasm.len())
+            .ok_or("a section runs past the end")?;
+        let is_names = id == 0
+            && leb128(&wasm[body..end]).is_some_and(|(length, length_size)| {
+                wasm[body + length_size..end].get(..length) == Some(b"name")
+            });
+        if !is_names {
+            kept.extend_from_slice(&wasm[start..end]);
+        }
+        at = end;
+    }
+    Ok(kept)
+}
+
+/// The unsigned LEB128 number `bytes` start with, and how many bytes it takes.
+fn leb128(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (index, &byte) in bytes.iter().enumerate().take(5) {
+        value |= usize::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            return Some((value, index + 1));
+        }
+    }
+    None
 }
 
 /// The loader with the app's and each part's hashed names in place of the names wasm-split
@@ -121,6 +166,39 @@ mod tests {
         assert_eq!(label("chunk_7"), "chunk_7");
         assert!(is_shared("chunk_7"));
         assert!(!is_shared("lab_page_view"));
+    }
+
+    /// A custom section (id 0): its name, then its bytes.
+    fn custom(name: &str, bytes: &[u8]) -> Vec<u8> {
+        let body: Vec<u8> = [&[name.len() as u8][..], name.as_bytes(), bytes].concat();
+        [&[0, body.len() as u8][..], &body].concat()
+    }
+
+    #[test]
+    fn a_parts_name_section_is_dropped_and_every_other_section_kept() {
+        let header = b"\0asm\x01\0\0\0";
+        let types = [1, 4, 1, 0x60, 0, 0]; // one type: fn() -> ()
+        let module = [
+            &header[..],
+            &types,
+            &custom("name", &[1, 2, 3]),
+            &custom("names", &[4]),
+        ]
+        .concat();
+        assert_eq!(
+            without_names(&module).unwrap(),
+            [&header[..], &types, &custom("names", &[4])].concat()
+        );
+    }
+
+    #[test]
+    fn a_section_that_runs_past_the_end_is_an_error() {
+        let module = [&b"\0asm\x01\0\0\0"[..], &[1, 9, 0]].concat();
+        assert_eq!(
+            without_names(&module).unwrap_err(),
+            "a section runs past the end"
+        );
+        assert!(without_names(b"not wasm").is_err());
     }
 
     #[test]
