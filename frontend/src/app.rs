@@ -8,7 +8,6 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
-use leptos_router::{Lazy, LazyRoute};
 
 use crate::pages::{
     account::Account, hello::Hello, home::Home, inspector::Inspector, lab::Lab, login::Login,
@@ -33,13 +32,21 @@ pub fn App() -> impl IntoView {
                 <SessionNotice/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Home/>
-                    <Route path=path!("/register") view={Lazy::<RegisterPage>::new()}/>
-                    <Route path=path!("/login") view={Lazy::<LoginPage>::new()}/>
-                    <Route path=path!("/hello") view={Lazy::<HelloPage>::new()}/>
-                    <Route path=path!("/notes") view={Lazy::<NotesPage>::new()}/>
-                    <Route path=path!("/account") view={Lazy::<AccountPage>::new()}/>
-                    <Route path=path!("/inspector") view={Lazy::<InspectorPage>::new()}/>
-                    <Route path=path!("/lab") view={Lazy::<LabPage>::new()}/>
+                    <Route path=path!("/register") view=|| view! { <LazyPage load=register_page/> }/>
+                    <Route path=path!("/login") view=|| view! { <LazyPage load=login_page/> }/>
+                    <Route path=path!("/hello") view=|| view! {
+                        <Protected><LazyPage load=hello_page/></Protected>
+                    }/>
+                    <Route path=path!("/notes") view=|| view! {
+                        <Protected><LazyPage load=notes_page/></Protected>
+                    }/>
+                    <Route path=path!("/account") view=|| view! {
+                        <Protected><LazyPage load=account_page/></Protected>
+                    }/>
+                    <Route path=path!("/inspector") view=|| view! { <LazyPage load=inspector_page/> }/>
+                    <Route path=path!("/lab") view=|| view! {
+                        <Protected><LazyPage load=lab_page/></Protected>
+                    }/>
                 </Routes>
             </main>
             <footer>
@@ -54,40 +61,47 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// A route whose page is fetched as a wasm module of its own the first time it is opened, so
-/// the first load carries only the shell and the home page. The build cuts each one out
-/// (wasm-split: `crates/xtask/src/frontend/split.rs`, which names the module's file after
-/// `$module`); the router shows the page once its module has arrived, or [`PageUnavailable`]
-/// if it cannot (Leptos' own `#[lazy_route]` would panic, which stops the whole app).
+/// Declares `$load`, which gives a page whose code is a wasm module of its own, fetched the
+/// first time it is called (and kept): the first load carries only the shell and the home
+/// page. The build cuts each module out and names its file after `$module` (wasm-split:
+/// `crates/xtask/src/frontend/split.rs`). A module that does not arrive is an error, not the
+/// panic of Leptos' own `#[lazy]`, which would stop the whole app.
 macro_rules! lazy_page {
-    ($route:ident, $module:ident => $page:expr) => {
-        struct $route;
-
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            async fn view(_this: Self) -> AnyView {
-                #[wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
-                fn page() -> Result<AnyView, SplitLoaderError> {
-                    Ok($page.into_any())
-                }
-                page()
-                    .await
-                    .unwrap_or_else(|_| view! { <PageUnavailable/> }.into_any())
-            }
+    ($load:ident, $module:ident => $page:expr) => {
+        #[wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $load() -> Result<AnyView, SplitLoaderError> {
+            Ok($page.into_any())
         }
     };
 }
 
-lazy_page!(RegisterPage, register => view! { <Register/> });
-lazy_page!(LoginPage, login => view! { <Login/> });
-lazy_page!(HelloPage, hello => view! { <Protected><Hello/></Protected> });
-lazy_page!(NotesPage, notes => view! { <Protected><Notes/></Protected> });
-lazy_page!(AccountPage, account => view! { <Protected><Account/></Protected> });
-lazy_page!(InspectorPage, inspector => view! { <Inspector/> });
-lazy_page!(LabPage, lab => view! { <Protected><Lab/></Protected> });
+lazy_page!(register_page, register => view! { <Register/> });
+lazy_page!(login_page, login => view! { <Login/> });
+lazy_page!(hello_page, hello => view! { <Hello/> });
+lazy_page!(notes_page, notes => view! { <Notes/> });
+lazy_page!(account_page, account => view! { <Account/> });
+lazy_page!(inspector_page, inspector => view! { <Inspector/> });
+lazy_page!(lab_page, lab => view! { <Lab/> });
+
+/// A page from [`lazy_page!`]: "Loading the page…" until its module has arrived, then the
+/// page, or [`PageUnavailable`] if the module does not arrive. Inside [`Protected`], the
+/// module is fetched only once there is a session to show the page to.
+#[component]
+fn LazyPage<Load, Fut>(load: Load) -> impl IntoView
+where
+    Load: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! {
+            <p id="page-loading" class="pending" role="status">"Loading the page…"</p>
+        }>
+            {Suspend::new(async move {
+                load().await.unwrap_or_else(|_| view! { <PageUnavailable/> }.into_any())
+            })}
+        </Suspense>
+    }
+}
 
 /// Moves the keyboard focus to the page's content (the router would take `#main` for a
 /// navigation).
@@ -250,7 +264,12 @@ fn SessionNotice() -> impl IntoView {
 #[component]
 fn PageUnavailable() -> impl IntoView {
     page("Page not loaded");
-    let here = use_location().pathname.get_untracked();
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
     view! {
         <h1 tabindex="-1">"This page could not be loaded"</h1>
         <p id="page-unavailable" role="alert">

@@ -18,7 +18,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 use wasm_bindgen_cli_support::Bindgen;
 
-use crate::{cargo, run, step};
+use crate::{run, step};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm-release";
@@ -33,17 +33,21 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     // Beside the native builds, wherever cargo puts those (CARGO_TARGET_DIR, say).
     let target = crate::binaries::target_dir(root)?;
     let target_dir = target.join("wasm");
-    cargo(&[
-        "build",
-        "-p",
-        "frontend",
-        "--target",
-        TARGET,
-        "--profile",
-        PROFILE,
-        "--target-dir",
-        &target_dir.to_string_lossy(),
-    ])?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run(Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "frontend",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .envs(rustflags_with_relocations())
+        .current_dir(root))?;
     let wasm = target_dir.join(TARGET).join(PROFILE).join("frontend.wasm");
 
     step("frontend 2/4: cutting the lazy routes into modules of their own (wasm-split)");
@@ -174,6 +178,23 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     ];
     print_sizes(started, &first_load, &parts);
     Ok(dist)
+}
+
+/// The linker flag wasm-split needs: `.cargo/config.toml` gives it to every wasm build.
+const EMIT_RELOCS: &str = "-Clink-arg=--emit-relocs";
+
+/// `RUSTFLAGS` or `CARGO_ENCODED_RUSTFLAGS`, when one is set, with [`EMIT_RELOCS`] added:
+/// either replaces the flags of `.cargo/config.toml`.
+fn rustflags_with_relocations() -> Option<(&'static str, String)> {
+    if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        let separator = if flags.is_empty() { "" } else { "\x1f" };
+        return Some((
+            "CARGO_ENCODED_RUSTFLAGS",
+            format!("{flags}{separator}{EMIT_RELOCS}"),
+        ));
+    }
+    let flags = std::env::var("RUSTFLAGS").ok()?;
+    Some(("RUSTFLAGS", format!("{flags} {EMIT_RELOCS}")))
 }
 
 /// The oldest wasm-opt that leaves rustc's wasm working (Debian's 108 breaks it).

@@ -971,3 +971,22 @@ async fn a_page_whose_module_cannot_be_fetched_says_so_and_the_app_carries_on() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_protected_page_sends_a_visitor_to_log_in_without_fetching_its_module() {
+    run("lazy-page-guard", &[], async |browser, server| {
+        browser.open(&format!("{}/lab", server.base)).await?;
+        browser.wait_for_path("/login").await?;
+        browser.element(By::Id("login-submit")).await?;
+        let fetched = browser.fetched_wasm_modules().await?;
+        ensure!(
+            fetched
+                .iter()
+                .any(|name| name.starts_with("frontend-login-"))
+                && !fetched.iter().any(|name| name.starts_with("frontend-lab-")),
+            "fetched {fetched:?}"
+        );
+        Ok(())
+    })
+    .await;
+}

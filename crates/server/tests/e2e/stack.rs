@@ -698,6 +698,24 @@ async fn the_api_explorer_keeps_its_own_policy_behind_nginx_and_the_app_the_stri
 }
 
 #[tokio::test]
+async fn a_missing_hashed_asset_is_a_404_no_one_keeps() {
+    on_stack(async |stack| {
+        let missing = client()
+            .get(stack.url("/frontend-lab-0000000000000000.wasm"))
+            .send()
+            .await?;
+        ensure!(
+            missing.status() == 404 && missing.headers()["Cache-Control"] == "no-store",
+            "{} {:?}",
+            missing.status(),
+            missing.headers()
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn static_files_are_cached_by_name_and_compressed() {
     on_stack(async |stack| {
         let client = client();

@@ -35,7 +35,7 @@ pub fn split(wasm: &Path, dir: &Path) -> Result<Split, String> {
     options.main_module = APP_PLACEHOLDER;
     let split = wasm_split_cli_support::transform(options).map_err(|e| {
         format!(
-            "wasm-split: {e:#} (it needs the linker's relocations: does RUSTFLAGS replace .cargo/config.toml's -Clink-arg=--emit-relocs?)"
+            "wasm-split: {e:#} (it needs the linker's relocations: -Clink-arg=--emit-relocs, from .cargo/config.toml or added to RUSTFLAGS)"
         )
     })?;
     let loader_path = dir.join(LOADER_PLACEHOLDER);
