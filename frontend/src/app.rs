@@ -93,8 +93,10 @@ where
     Fut: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
 {
     view! {
-        <Suspense fallback=|| view! {
-            <p id="page-loading" class="pending" role="status">"Loading the page…"</p>
+        <Suspense fallback=|| {
+            // Not the previous page's title while this one loads; its own sets the focus.
+            set_title("Loading the page");
+            view! { <p id="page-loading" class="pending" role="status">"Loading the page…"</p> }
         }>
             {Suspend::new(async move {
                 load().await.unwrap_or_else(|_| view! { <PageUnavailable/> }.into_any())
@@ -117,7 +119,7 @@ fn skip_to_content(ev: leptos::ev::MouseEvent) {
 /// Sets the page's title and, after a navigation (not on the first page load), moves the
 /// keyboard focus to its heading, so a screen reader announces the new page.
 pub fn page(title: &str) {
-    document().set_title(&format!("{title} · JWT tutorial"));
+    set_title(title);
     let first = FIRST_PAGE.with(|first| first.replace(false));
     if !first {
         request_animation_frame(|| {
@@ -128,6 +130,11 @@ pub fn page(title: &str) {
             }
         });
     }
+}
+
+/// The tab's title for a page called `title`.
+fn set_title(title: &str) {
+    document().set_title(&format!("{title} · JWT tutorial"));
 }
 
 thread_local! {
