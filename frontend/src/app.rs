@@ -1,5 +1,6 @@
-//! The shell: the session, the navigation bar, the routes, and what every page shares (its
-//! title, focus on its heading, the guard of protected pages).
+//! The shell: the session, the navigation bar, the routes (every page but the home page is a
+//! wasm module of its own, fetched when first opened: `lazy_page!`), and what every page
+//! shares (its title, focus on its heading, the guard of protected pages).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -83,7 +84,7 @@ lazy_page!(account_page, account => view! { <Account/> });
 lazy_page!(inspector_page, inspector => view! { <Inspector/> });
 lazy_page!(lab_page, lab => view! { <Lab/> });
 
-/// A page from [`lazy_page!`]: "Loading the page…" until its module has arrived, then the
+/// A page from `lazy_page!`: "Loading the page…" until its module has arrived, then the
 /// page, or [`PageUnavailable`] if the module does not arrive. Inside [`Protected`], the
 /// module is fetched only once there is a session to show the page to.
 #[component]
