@@ -313,6 +313,25 @@ async fn every_runnable_block_of_the_book_and_the_readme_works() {
 }
 
 #[test]
+fn no_runnable_block_cuts_a_pipe_short() {
+    // Under `pipefail`, `head` leaving early makes the writer fail with SIGPIPE, or not,
+    // depending on how far it had got: a block that passes here and fails in CI.
+    let mut short_pipes = Vec::new();
+    for file in documents() {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        for step in runnable_steps(&text) {
+            if step.command.contains("| head") {
+                short_pipes.push(format!("{}:{}", file.display(), step.line));
+            }
+        }
+    }
+    assert!(
+        short_pipes.is_empty(),
+        "pipes into head (use cut or sed, which read to the end): {short_pipes:#?}"
+    );
+}
+
+#[test]
 fn a_failing_command_fails_the_check() {
     let steps =
         runnable_steps("Text.\n\n```sh runnable\necho fine\n```\n\n```sh runnable\nfalse\n```\n");
