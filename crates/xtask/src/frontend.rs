@@ -121,8 +121,8 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     // Only the import: the wasm asks for its imports under the placeholder's name.
     let js = split::replace_required(
         &js,
-        &format!("from '{}'", split::LOADER_PLACEHOLDER),
-        &format!("from './{loader_name}'"),
+        &format!("from \"{}\"", split::LOADER_PLACEHOLDER),
+        &format!("from \"./{loader_name}\""),
     )?;
     let js = with_start_call(&js, &wasm_name)?;
     let loader = split::link_loader(&split.loader, &js_name, &part_names)?;
@@ -358,9 +358,9 @@ fn ensure_wasm_target() -> Result<(), String> {
 
 /// The bindings plus the call that starts the app with the hashed wasm file.
 fn with_start_call(js: &str, wasm_name: &str) -> Result<String, String> {
-    if !js.contains("export default __wbg_init") {
+    if !js.contains("__wbg_init as default") {
         return Err(
-            "the wasm-bindgen output has no `export default __wbg_init`; update xtask/src/frontend.rs for this wasm-bindgen version"
+            "the wasm-bindgen output does not export `__wbg_init as default`; update xtask/src/frontend.rs for this wasm-bindgen version"
                 .to_owned(),
         );
     }
