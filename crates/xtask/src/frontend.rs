@@ -7,12 +7,9 @@
 
 mod split;
 
-use std::collections::HashMap;
 use std::fs;
-use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -133,26 +130,29 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         .replace("{{script}}", &js_name)
         .replace("{{style}}", &css_name);
 
-    let assets: Vec<(&String, &[u8])> = [
-        (&wasm_name, &wasm_bytes[..]),
+    let first_load: [(&String, &[u8]); 3] = [
+        (&wasm_name, &wasm_bytes),
         (&js_name, js.as_bytes()),
         (&loader_name, loader.as_bytes()),
-        (&css_name, &css[..]),
-    ]
-    .into_iter()
-    .chain(
-        part_names
-            .iter()
-            .zip(&parts)
-            .map(|((_, name), (_, bytes))| (name, &bytes[..])),
-    )
-    .collect();
-    let twins = in_parallel(&assets, |(_, bytes)| gzip(bytes))?;
-    let mut gzipped = HashMap::new();
+    ];
+    let lazy: Vec<(&String, &[u8])> = part_names
+        .iter()
+        .zip(&parts)
+        .map(|((_, name), (_, bytes))| (name, &bytes[..]))
+        .collect();
+    let style = [(&css_name, &css[..])];
+    let assets: Vec<(&String, &[u8])> = first_load
+        .iter()
+        .chain(&style)
+        .chain(&lazy)
+        .copied()
+        .collect();
+    let twins = in_parallel(&assets, |(_, bytes)| gzip(bytes))?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     for ((name, bytes), twin) in assets.iter().zip(&twins) {
         write(&staging.join(name), bytes)?;
         write(&staging.join(format!("{name}.gz")), twin)?;
-        gzipped.insert(name.as_str(), twin.len());
     }
     write(&staging.join("index.html"), index.as_bytes())?;
     // The footer links the README, for the curl walkthrough beside the app (as text: no
@@ -176,20 +176,21 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         let _ = fs::remove_dir_all(&staging);
     }
 
-    let size = |name: &String, bytes: &[u8]| Size {
-        name: name.clone(),
-        bytes: bytes.len(),
-        gzipped: gzipped.get(name.as_str()).copied().unwrap_or_default(),
-    };
-    let first_load = [
-        size(&wasm_name, &wasm_bytes),
-        size(&js_name, js.as_bytes()),
-        size(&loader_name, loader.as_bytes()),
-    ];
-    let lazy: Vec<(String, Size)> = part_names
+    // The twins are in the order of `assets`: the first load, the style, the lazy parts.
+    let (first_load_twins, rest) = twins.split_at(first_load.len());
+    let first_load: Vec<Size> = first_load
         .iter()
-        .zip(&parts)
-        .map(|((_, name), (label, bytes))| (label.clone(), size(name, bytes)))
+        .zip(first_load_twins)
+        .map(|((name, bytes), twin)| Size {
+            name: (*name).clone(),
+            bytes: bytes.len(),
+            gzipped: twin.len(),
+        })
+        .collect();
+    let lazy: Vec<(String, usize)> = parts
+        .iter()
+        .zip(&rest[style.len()..])
+        .map(|((label, _), twin)| (label.clone(), twin.len()))
         .collect();
     print_sizes(started, &first_load, &lazy);
     Ok(dist)
@@ -225,7 +226,7 @@ const WASM_FEATURES: [&str; 6] = [
     "--enable-sign-ext",
 ];
 
-/// A file of `dist/`, as written and as its `.gz` twin.
+/// A file of the first load, as written and as its `.gz` twin.
 struct Size {
     name: String,
     bytes: usize,
@@ -233,8 +234,8 @@ struct Size {
 }
 
 /// The build's last two lines: what a browser downloads first (the app's wasm, its bindings,
-/// the loader), then each lazy part (by label), gzipped as their `.gz` twins are.
-fn print_sizes(started: Instant, first_load: &[Size], parts: &[(String, Size)]) {
+/// the loader), then each lazy part (by label, and its `.gz` twin's length).
+fn print_sizes(started: Instant, first_load: &[Size], parts: &[(String, usize)]) {
     let files: Vec<String> = first_load
         .iter()
         .map(|file| format!("{} {}", file.name, kib(file.bytes)))
@@ -248,8 +249,7 @@ fn print_sizes(started: Instant, first_load: &[Size], parts: &[(String, Size)]) 
     ));
     let mut pages = Vec::new();
     let (mut shared, mut shared_gzip, mut lazy_gzip) = (0, 0, 0);
-    for (label, file) in parts {
-        let gzipped = file.gzipped;
+    for &(ref label, gzipped) in parts {
         lazy_gzip += gzipped;
         if split::is_shared(label) {
             shared += 1;
@@ -285,10 +285,14 @@ fn optimized(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, String> {
     })?
     .into_iter()
     .collect::<Result<Vec<_>, _>>()?;
-    let before: usize = paths
+    let before = paths
         .iter()
-        .map(|path| fs::metadata(path).map_or(0, |meta| meta.len() as usize))
-        .sum();
+        .map(|path| {
+            fs::metadata(path)
+                .map(|meta| meta.len() as usize)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        })
+        .sum::<Result<usize, _>>()?;
     let after: usize = smaller.iter().map(Vec::len).sum();
     step(&format!(
         "frontend: wasm-opt {version} -Oz on the app and its {} lazy parts: {} before, {} after",
@@ -375,53 +379,60 @@ fn hashed_name(stem: &str, extension: &str, content: &[u8]) -> String {
     format!("{stem}-{}.{extension}", &hex::encode(digest)[..16])
 }
 
-/// How many times Zopfli reruns its search for a shorter encoding: its own default, which it
-/// advises for files under several megabytes.
-const ZOPFLI_ITERATIONS: NonZeroU64 = NonZeroU64::new(15).unwrap();
-
 /// `bytes` in gzip's format, compressed by Zopfli: any gzip reader reads it, and it is about 5%
-/// smaller than gzip's best level (`gzip -9`), for a compression about thirty times slower
+/// smaller than gzip's best level (`gzip -9`), for a compression thirty to forty times slower
 /// that the build does once. As the `.gz` files are written and as sizes are told.
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let options = zopfli::Options {
-        iteration_count: ZOPFLI_ITERATIONS,
-        ..zopfli::Options::default()
-    };
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut compressed = Vec::new();
-    // Reading from a slice and writing to a Vec cannot fail.
-    let _ = zopfli::compress(options, zopfli::Format::Gzip, bytes, &mut compressed);
-    compressed
+    // Zopfli's defaults: 15 passes, which it advises for files under several megabytes.
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bytes,
+        &mut compressed,
+    )
+    .map_err(|e| format!("zopfli: {e}"))?;
+    Ok(compressed)
 }
 
-/// `work` on each of `items`, as many at once as there are cores, the results in their order.
+/// `work` on each of `items`, as many at once as there are cores, the results in their order;
+/// an error if a worker panicked (the others finish what is left first).
 fn in_parallel<T: Sync, R: Send>(
     items: &[T],
     work: impl Fn(&T) -> R + Sync,
 ) -> Result<Vec<R>, String> {
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(items.len()) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(index) else {
-                        break;
-                    };
-                    let result = work(item);
-                    if let Ok(mut done) = done.lock() {
-                        done[index] = Some(result);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(items.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut own = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(index) else {
+                            return own;
+                        };
+                        own.push((index, work(item)));
                     }
-                }
-            });
-        }
-    });
-    done.into_inner()
-        .map_err(|_| "a build worker panicked".to_owned())?
-        .into_iter()
-        .map(|result| result.ok_or_else(|| "a build worker stopped early".to_owned()))
-        .collect()
+                })
+            })
+            .collect();
+        // Joined here, a worker's panic is an error rather than the scope's own panic.
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| "a build worker panicked".to_owned())
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    done.sort_by_key(|(index, _)| *index);
+    Ok(done.into_iter().map(|(_, result)| result).collect())
 }
 
 fn kib(bytes: usize) -> String {
@@ -462,7 +473,7 @@ mod tests {
     #[test]
     fn a_gz_twin_reads_back_with_any_gzip_reader() {
         let mut unpacked = Vec::new();
-        flate2::read::GzDecoder::new(&gzip(&sample())[..])
+        flate2::read::GzDecoder::new(&gzip(&sample()).unwrap()[..])
             .read_to_end(&mut unpacked)
             .expect("a valid gzip stream");
         assert_eq!(unpacked, sample());
@@ -474,9 +485,9 @@ mod tests {
         std::io::Write::write_all(&mut best, &sample()).expect("writing to a Vec");
         let best = best.finish().expect("writing to a Vec");
         assert!(
-            gzip(&sample()).len() < best.len(),
+            gzip(&sample()).unwrap().len() < best.len(),
             "zopfli {} bytes, gzip -9 {} bytes",
-            gzip(&sample()).len(),
+            gzip(&sample()).unwrap().len(),
             best.len()
         );
     }
@@ -484,7 +495,30 @@ mod tests {
     #[test]
     fn work_in_parallel_comes_back_in_the_order_given() {
         let items: Vec<u64> = (0..50).collect();
-        let squares = in_parallel(&items, |n| n * n).expect("no worker panics");
+        // Uneven work, so that items finish out of order.
+        let squares = in_parallel(&items, |n| {
+            if n % 7 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            n * n
+        })
+        .expect("no worker panics");
         assert_eq!(squares, items.iter().map(|n| n * n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_worker_that_panics_is_an_error_not_a_crash() {
+        let items: Vec<u64> = (0..10).collect();
+        let outcome = in_parallel(&items, |n| {
+            assert_ne!(*n, 3, "item 3 fails");
+            n + 1
+        });
+        assert_eq!(outcome, Err("a build worker panicked".to_owned()));
+    }
+
+    #[test]
+    fn nothing_to_do_in_parallel_is_nothing_done() {
+        let items: Vec<u64> = Vec::new();
+        assert_eq!(in_parallel(&items, |n| n + 1), Ok(Vec::new()));
     }
 }
