@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
                 web::scope("")
                     .wrap(from_fn(set_cache_control))
                     .wrap(from_fn(refusals_in_drf_shape))
+                    .wrap(from_fn(whole_file_when_if_range))
                     .app_data(web::Data::new(AssetDir(dir.to_path_buf())))
                     .route(HASHED_ASSET, web::get().to(hashed_asset))
                     .route(HASHED_ASSET, web::head().to(hashed_asset))
@@ -70,6 +71,19 @@ async fn refusals_in_drf_shape<B: MessageBody + 'static>(
     };
     let (req, _) = response.into_parts();
     Ok(ServiceResponse::new(req, answer).map_into_right_body())
+}
+
+/// actix-files does not read `If-Range`, so a range of a file that changed since the client's
+/// copy would be spliced into that copy. RFC 9110 (section 14.2) lets a server ignore `Range`:
+/// a request with an `If-Range` gets the whole file. (nginx compares the validator instead.)
+async fn whole_file_when_if_range(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.headers().contains_key(header::IF_RANGE) {
+        req.headers_mut().remove(header::RANGE);
+    }
+    next.call(req).await
 }
 
 async fn set_cache_control(

@@ -278,6 +278,43 @@ async fn a_range_of_a_hashed_asset_is_a_range_of_the_file_itself() {
 }
 
 #[actix_web::test]
+async fn a_range_with_if_range_gets_the_whole_hashed_asset() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    let response = app
+        .client
+        .get(app.url(&format!("/{SCRIPT}")))
+        .header("Range", "bytes=0-6")
+        .header("If-Range", "\"an older copy\"")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers().get("Content-Range"), None);
+    assert_eq!(response.text().await.unwrap(), "console.log('hi')");
+}
+
+#[actix_web::test]
+async fn a_range_with_if_range_gets_the_whole_index() {
+    let dist = tempfile::tempdir().unwrap();
+    let app = app_with_frontend(dist.path()).await;
+
+    let response = app
+        .client
+        .get(app.url("/index.html"))
+        .header("Range", "bytes=0-4")
+        .header("If-Range", "Thu, 01 Jan 1970 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), INDEX);
+}
+
+#[actix_web::test]
 async fn gzip_goes_to_whoever_admits_it_and_to_nobody_who_refuses_it() {
     let dist = tempfile::tempdir().unwrap();
     let app = app_with_frontend(dist.path()).await;
