@@ -5,60 +5,56 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
-use leptos_router::NavigateOptions;
-use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
 
 use crate::pages::{
     account::Account, hello::Hello, home::Home, inspector::Inspector, lab::Lab, login::Login,
     notes::Notes, register::Register,
 };
+use crate::router::Location;
 use crate::session::{EndReason, Phase, Session};
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
     provide_context(Session::start());
+    let location = Location::start();
+    // Only a change of path draws another page, not one of the query alone.
+    let path = Memo::new(move |_| location.path());
     view! {
-        <Router>
-            <a class="skip-link" id="skip-link" href="#main" on:click=skip_to_content>
-                "Skip to content"
-            </a>
-            <header>
-                <Nav/>
-            </header>
-            <main id="main" tabindex="-1">
-                <SessionEnded/>
-                <SessionNotice/>
-                <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=Home/>
-                    <Route path=path!("/register") view=|| view! { <LazyPage load=register_page/> }/>
-                    <Route path=path!("/login") view=|| view! { <LazyPage load=login_page/> }/>
-                    <Route path=path!("/hello") view=|| view! {
-                        <Protected><LazyPage load=hello_page/></Protected>
-                    }/>
-                    <Route path=path!("/notes") view=|| view! {
-                        <Protected><LazyPage load=notes_page/></Protected>
-                    }/>
-                    <Route path=path!("/account") view=|| view! {
-                        <Protected><LazyPage load=account_page/></Protected>
-                    }/>
-                    <Route path=path!("/inspector") view=|| view! { <LazyPage load=inspector_page/> }/>
-                    <Route path=path!("/lab") view=|| view! {
-                        <Protected><LazyPage load=lab_page/></Protected>
-                    }/>
-                </Routes>
-            </main>
-            <footer>
-                <p>
-                    "The API behind this page behaves like djangorestframework-simplejwt. "
-                    "Try it with curl too: see the "
-                    <a id="readme-link" href="/README.txt" rel="external help">"README"</a>
-                    "'s walkthrough."
-                </p>
-            </footer>
-        </Router>
+        <a class="skip-link" id="skip-link" href="#main" on:click=skip_to_content>
+            "Skip to content"
+        </a>
+        <header>
+            <Nav/>
+        </header>
+        <main id="main" tabindex="-1">
+            <SessionEnded/>
+            <SessionNotice/>
+            {move || route(&path.get())}
+        </main>
+        <footer>
+            <p>
+                "The API behind this page behaves like djangorestframework-simplejwt. "
+                "Try it with curl too: see the "
+                <a id="readme-link" href="/README.txt" rel="external help">"README"</a>
+                "'s walkthrough."
+            </p>
+        </footer>
+    }
+}
+
+/// The page at `path`.
+fn route(path: &str) -> AnyView {
+    match path {
+        "/" => view! { <Home/> }.into_any(),
+        "/register" => view! { <LazyPage load=register_page/> }.into_any(),
+        "/login" => view! { <LazyPage load=login_page/> }.into_any(),
+        "/hello" => view! { <Protected><LazyPage load=hello_page/></Protected> }.into_any(),
+        "/notes" => view! { <Protected><LazyPage load=notes_page/></Protected> }.into_any(),
+        "/account" => view! { <Protected><LazyPage load=account_page/></Protected> }.into_any(),
+        "/inspector" => view! { <LazyPage load=inspector_page/> }.into_any(),
+        "/lab" => view! { <Protected><LazyPage load=lab_page/></Protected> }.into_any(),
+        _ => view! { <NotFound/> }.into_any(),
     }
 }
 
@@ -148,8 +144,7 @@ thread_local! {
 #[component]
 fn Protected(children: ChildrenFn) -> impl IntoView {
     let session = Session::get();
-    let navigate = use_navigate();
-    let location = use_location();
+    let location = Location::get();
     // Only a change of phase redraws the page, not a refresh that stays active.
     let phase = Memo::new(move |_| session.phase());
     // `mounted` is None on the effect's first run, when the page opens.
@@ -158,18 +153,12 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
             // Logging out from this page: the log-in page, not a way back here.
             Phase::Ended(EndReason::LoggedOut) if mounted.is_some() => "/login".to_owned(),
             Phase::Anonymous | Phase::Ended(_) => {
-                let here = location.pathname.get_untracked();
+                let here = location.path_untracked();
                 format!("/login?next={}", js_sys::encode_uri_component(&here))
             }
             Phase::Restoring | Phase::Active => return,
         };
-        navigate(
-            &target,
-            NavigateOptions {
-                replace: true,
-                ..Default::default()
-            },
-        );
+        location.navigate(&target, true);
     });
     move || match phase.get() {
         Phase::Active => children().into_any(),
@@ -187,27 +176,30 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
 #[component]
 fn Nav() -> impl IntoView {
     let session = Session::get();
-    let navigate = use_navigate();
+    let location = Location::get();
     // Once the server has ended the session, leave the page first: a protected page would
     // otherwise see the session end and send you to log in again to come back to it.
-    let log_out = move |_| {
-        let navigate = navigate.clone();
-        spawn_local(session.log_out(move || navigate("/login", Default::default())));
-    };
+    let log_out = move |_| spawn_local(session.log_out(move || location.navigate("/login", false)));
     view! {
         <nav aria-label="Main">
-            <A href="/" attr:class="brand">"JWT tutorial"</A>
+            <a href="/" class="brand" aria-current=location.current("/")>"JWT tutorial"</a>
             <ul>
-                <li><A href="/hello">"Hello"</A></li>
-                <li><A href="/notes">"Notes"</A></li>
-                <li><A href="/inspector">"Token inspector"</A></li>
-                <li><A href="/lab">"Attack lab"</A></li>
+                <li><a href="/hello" aria-current=location.current("/hello")>"Hello"</a></li>
+                <li><a href="/notes" aria-current=location.current("/notes")>"Notes"</a></li>
+                <li>
+                    <a href="/inspector" aria-current=location.current("/inspector")>
+                        "Token inspector"
+                    </a>
+                </li>
+                <li><a href="/lab" aria-current=location.current("/lab")>"Attack lab"</a></li>
                 <Show
                     when=move || !session.is_active()
-                    fallback=|| view! { <li><A href="/account">"Account"</A></li> }
+                    fallback=move || view! {
+                        <li><a href="/account" aria-current=location.current("/account")>"Account"</a></li>
+                    }
                 >
-                    <li><A href="/register">"Register"</A></li>
-                    <li><A href="/login">"Log in"</A></li>
+                    <li><a href="/register" aria-current=location.current("/register")>"Register"</a></li>
+                    <li><a href="/login" aria-current=location.current("/login")>"Log in"</a></li>
                 </Show>
             </ul>
             <div class="account" aria-live="polite">
@@ -232,15 +224,13 @@ fn Nav() -> impl IntoView {
 #[component]
 fn SessionEnded() -> impl IntoView {
     let session = Session::get();
-    let location = use_location();
+    let location = Location::get();
     move || match session.phase() {
-        Phase::Ended(reason)
-            if reason != EndReason::LoggedOut && location.pathname.get() != "/login" =>
-        {
+        Phase::Ended(reason) if reason != EndReason::LoggedOut && location.path() != "/login" => {
             Some(view! {
                 <div id="session-ended" class="notice" role="alert">
                     <p>{reason.explain()}</p>
-                    <p><A href="/login">"Log in again"</A></p>
+                    <p><a href="/login">"Log in again"</a></p>
                 </div>
             })
         }
@@ -293,6 +283,6 @@ fn NotFound() -> impl IntoView {
     page("Page not found");
     view! {
         <h1 tabindex="-1">"Page not found"</h1>
-        <p><A href="/">"Back to the start"</A></p>
+        <p><a href="/">"Back to the start"</a></p>
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Read it in this order: [`api`] (one function per endpoint), [`session`] (the session's
 //! state, where the tokens live and how they are refreshed across tabs), [`jwt`] (taking a
-//! token apart), then [`app`] (routes, the guard of protected pages) and `pages/`.
+//! token apart), [`router`] (following links without loading the page again), then [`app`]
+//! (routes, the guard of protected pages) and `pages/`.
 
 mod api;
 mod app;
@@ -11,6 +12,7 @@ mod attacks;
 mod clock;
 mod jwt;
 mod pages;
+mod router;
 mod session;
 mod webcrypto;
 

@@ -1,7 +1,6 @@
 //! What this is, and a JWT in one picture.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::app::page;
 
@@ -36,10 +35,10 @@ pub fn Home() -> impl IntoView {
         </figure>
         <h2>"Try it"</h2>
         <ol class="steps">
-            <li><A href="/register">"Register"</A> " an account."</li>
-            <li><A href="/login">"Log in"</A> " to obtain a token pair."</li>
-            <li>"Call the protected " <A href="/hello">"Hello"</A> " endpoint, and copy the curl command."</li>
-            <li>"Take your token apart in the " <A href="/inspector">"token inspector"</A> "."</li>
+            <li><a href="/register">"Register"</a> " an account."</li>
+            <li><a href="/login">"Log in"</a> " to obtain a token pair."</li>
+            <li>"Call the protected " <a href="/hello">"Hello"</a> " endpoint, and copy the curl command."</li>
+            <li>"Take your token apart in the " <a href="/inspector">"token inspector"</a> "."</li>
             <li>"Log out: the server revokes your session, and your access token with it."</li>
         </ol>
     }

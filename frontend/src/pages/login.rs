@@ -2,11 +2,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::app::page;
 use crate::pages::form::CredentialsForm;
+use crate::router::Location;
 use crate::session::{EndReason, Phase, Session};
 
 /// The log-in page. `?next=/inspector` says where to go after; `?created=ada` that an account
@@ -15,18 +14,16 @@ use crate::session::{EndReason, Phase, Session};
 pub fn Login() -> impl IntoView {
     page("Log in");
     let session = Session::get();
-    let navigate = use_navigate();
-    let query = use_query_map();
+    let location = Location::get();
     // Where to go after, from `?next=` (a path of this app only).
     let next = Memo::new(move |_| {
-        query
-            .get()
-            .get("next")
+        location
+            .query("next")
             .filter(|next| next.starts_with('/') && !next.starts_with("//"))
     });
-    let username = query
+    let created = Memo::new(move |_| location.query("created"));
+    let username = created
         .get_untracked()
-        .get("created")
         .or_else(|| session.username())
         .unwrap_or_default();
     // A notice tells what happened before this page; it goes once the user types.
@@ -35,7 +32,7 @@ pub fn Login() -> impl IntoView {
         if dismissed.get() {
             return None;
         }
-        if let Some(name) = query.get().get("created") {
+        if let Some(name) = created.get() {
             return Some(format!("Account \"{name}\" created. Log in with it."));
         }
         match (session.phase(), next.get()) {
@@ -46,21 +43,15 @@ pub fn Login() -> impl IntoView {
         }
     };
     Effect::new(move |_| {
-        query.track();
+        next.track();
+        created.track();
         dismissed.set(false);
     });
     let on_submit = move |credentials| {
-        let navigate = navigate.clone();
         let next = next.get_untracked().unwrap_or_else(|| "/hello".to_owned());
         async move {
             session.log_in(&credentials).await?;
-            navigate(
-                &next,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            location.navigate(&next, true);
             Ok(())
         }
     };

@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
 
 use crate::api;
 use crate::app::page;
 use crate::pages::form::CredentialsForm;
+use crate::router::Location;
 use crate::session::Session;
 
 /// The registration page.
@@ -14,15 +14,12 @@ use crate::session::Session;
 pub fn Register() -> impl IntoView {
     page("Register");
     let session = Session::get();
-    let navigate = use_navigate();
-    let on_submit = move |credentials| {
-        let navigate = navigate.clone();
-        async move {
-            let user = api::register(&credentials).await?;
-            let name = js_sys::encode_uri_component(&user.username);
-            navigate(&format!("/login?created={name}"), Default::default());
-            Ok(())
-        }
+    let location = Location::get();
+    let on_submit = move |credentials| async move {
+        let user = api::register(&credentials).await?;
+        let name = js_sys::encode_uri_component(&user.username);
+        location.navigate(&format!("/login?created={name}"), false);
+        Ok(())
     };
     let log_out = move |_| spawn_local(session.log_out(|| ()));
     view! {

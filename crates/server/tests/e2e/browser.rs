@@ -943,6 +943,102 @@ async fn the_home_page_fetches_no_page_module_and_a_page_fetches_its_own_once() 
 }
 
 #[tokio::test]
+async fn a_link_of_the_app_draws_its_page_without_loading_the_app_again() {
+    run("router-link", &[], async |browser, server| {
+        browser.open(&format!("{}/", server.base)).await?;
+        browser
+            .driver
+            .execute("window.sameApp = true;", vec![])
+            .await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_path("/inspector").await?;
+        browser.wait_for_heading("Token inspector").await?;
+        let link = browser.element(By::LinkText("Token inspector")).await?;
+        let current = link.attr("aria-current").await?;
+        ensure!(
+            current.as_deref() == Some("page"),
+            "aria-current: {current:?}"
+        );
+        let same = browser
+            .driver
+            .execute("return window.sameApp === true;", vec![])
+            .await?;
+        ensure!(same.json() == &json!(true), "the link loaded the app again");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn back_and_forward_draw_the_page_of_the_address() {
+    run("router-history", &[], async |browser, server| {
+        browser.open(&format!("{}/", server.base)).await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_heading("Token inspector").await?;
+        browser.driver.back().await?;
+        browser.wait_for_path("/").await?;
+        browser
+            .wait_for_heading("JSON Web Tokens, hands on")
+            .await?;
+        browser.driver.forward().await?;
+        browser.wait_for_path("/inspector").await?;
+        browser.wait_for_heading("Token inspector").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_link_to_the_open_page_adds_no_entry_to_the_history() {
+    run("router-same-page", &[], async |browser, server| {
+        browser.open(&format!("{}/", server.base)).await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_heading("Token inspector").await?;
+        let entries = "return history.length;";
+        let before = browser
+            .driver
+            .execute(entries, vec![])
+            .await?
+            .json()
+            .clone();
+        browser.click_link("Token inspector").await?;
+        let after = browser
+            .driver
+            .execute(entries, vec![])
+            .await?
+            .json()
+            .clone();
+        ensure!(
+            before == after,
+            "history entries: {before} before, {after} after"
+        );
+        browser.driver.back().await?;
+        browser.wait_for_path("/").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// What the home page may download of wasm and JavaScript, compressed as it comes over the
+/// wire: the first load's budget (the build prints the same figure on its last lines).
+const FIRST_LOAD_BUDGET: u64 = 150 * 1024;
+
+#[tokio::test]
+async fn the_home_page_downloads_at_most_150_kib_of_wasm_and_js() {
+    run("first-load-budget", &[], async |browser, server| {
+        browser.open(&format!("{}/", server.base)).await?;
+        browser.element(By::Css("nav[aria-label='Main']")).await?;
+        let bytes = browser.fetched_code_bytes().await?;
+        ensure!(
+            bytes > 0 && bytes <= FIRST_LOAD_BUDGET,
+            "the home page downloaded {bytes} bytes of wasm and js; the budget is {FIRST_LOAD_BUDGET}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_page_whose_module_cannot_be_fetched_says_so_and_the_app_carries_on() {
     run("lazy-page-unavailable", &[], async |browser, server| {
         register_and_log_in(browser, &server.base, "offline").await?;

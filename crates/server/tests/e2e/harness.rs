@@ -628,6 +628,24 @@ impl Browser {
         }
     }
 
+    /// Waits until the page's heading (`main h1`) reads `text` (up to 10 s).
+    pub async fn wait_for_heading(&self, text: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let heading = match self.driver.find(By::Css("main h1")).await {
+                Ok(heading) => heading.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if heading == text {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("expected the heading {text:?}, still {heading:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Types `text` into the input with `id`, replacing what was there.
     pub async fn fill(&self, id: &str, text: &str) -> Result<()> {
         let input = self.element(By::Id(id)).await?;
@@ -682,6 +700,21 @@ impl Browser {
                 "return performance.getEntriesByType('resource') \
                  .map(entry => new URL(entry.name).pathname.slice(1)) \
                  .filter(name => name.endsWith('.wasm'));",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(value.json().clone())?)
+    }
+
+    /// The bytes of wasm and JavaScript this page has downloaded since it was loaded, as they
+    /// came over the wire (compressed, when the server compressed them).
+    pub async fn fetched_code_bytes(&self) -> Result<u64> {
+        let value = self
+            .driver
+            .execute(
+                "return performance.getEntriesByType('resource') \
+                 .filter(entry => /\\.(wasm|js)$/.test(new URL(entry.name).pathname)) \
+                 .reduce((sum, entry) => sum + entry.encodedBodySize, 0);",
                 vec![],
             )
             .await?;

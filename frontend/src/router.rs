@@ -1,0 +1,157 @@
+//! The app's own router: the address as a signal, links that change it without loading the
+//! page again, and the browser's Back and Forward.
+//!
+//! A single-page app draws every page itself, so it takes over three things the browser did:
+//! following a link to a page of this app (the click is caught, `history.pushState` writes the
+//! new address, the page is drawn), going back and forward (the browser changes the address and
+//! fires `popstate`), and telling which page is open ([`Location`], read by the routes in
+//! `app.rs`). `leptos_router` does this and much more (nested routes, path parameters, forms);
+//! this app's routes are eight fixed paths, and these lines cost a fraction of its size in the
+//! first download (the book's "The frontend's size").
+
+use std::time::Duration;
+
+use leptos::ev;
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Where the app is: the address's path and query, kept in step with the browser's history.
+/// Provided as context by [`Location::start`].
+#[derive(Clone, Copy)]
+pub struct Location {
+    path: RwSignal<String>,
+    search: RwSignal<String>,
+}
+
+impl Location {
+    /// Reads the address, follows it from now on (links and Back), and provides the location
+    /// as context.
+    pub fn start() -> Self {
+        let location = Self {
+            path: RwSignal::new(String::new()),
+            search: RwSignal::new(String::new()),
+        };
+        location.read_address();
+        // The page lives as long as these listeners: their handles are never removed.
+        window_event_listener(ev::popstate, move |_| location.read_address());
+        window_event_listener(ev::click, move |event| {
+            if let Some(to) = link_to_follow(&event) {
+                event.prevent_default();
+                location.navigate(&to, false);
+            }
+        });
+        provide_context(location);
+        location
+    }
+
+    /// The location from context.
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// The path: `/login` for `/login?next=%2Fhello`.
+    pub fn path(&self) -> String {
+        self.path.get()
+    }
+
+    /// The path, without making the caller redraw when it changes.
+    pub fn path_untracked(&self) -> String {
+        self.path.get_untracked()
+    }
+
+    /// The query parameter `name`, decoded: `/hello` for `next` in `/login?next=%2Fhello`.
+    pub fn query(&self, name: &str) -> Option<String> {
+        web_sys::UrlSearchParams::new_with_str(&self.search.get())
+            .ok()?
+            .get(name)
+    }
+
+    /// Goes to `to`, a path of this app with or without a query, as a link would; with
+    /// `replace`, in place of the current entry of the history, so Back skips it. Going to the
+    /// address that is open replaces its entry too, as the browser does.
+    pub fn navigate(&self, to: &str, replace: bool) {
+        let Ok(history) = window().history() else {
+            return;
+        };
+        let here = format!(
+            "{}{}",
+            self.path.get_untracked(),
+            self.search.get_untracked()
+        );
+        let written = if replace || to == here {
+            history.replace_state_with_url(&JsValue::NULL, "", Some(to))
+        } else {
+            history.push_state_with_url(&JsValue::NULL, "", Some(to))
+        };
+        if written.is_err() {
+            return;
+        }
+        // The page is drawn once the code that asked has finished: a form that navigates
+        // when its request succeeds still updates its own signals after, and drawing the
+        // next page first would dispose of them under it.
+        let location = *self;
+        set_timeout(
+            move || {
+                location.read_address();
+                window().scroll_to_with_x_and_y(0.0, 0.0);
+            },
+            Duration::ZERO,
+        );
+    }
+
+    /// `"page"` while `href` is the open page, for a link's `aria-current`.
+    pub fn current(&self, href: &'static str) -> impl Fn() -> Option<&'static str> + use<> {
+        let path = self.path;
+        move || (path.get() == href).then_some("page")
+    }
+
+    fn read_address(self) {
+        let address = window().location();
+        let path = address.pathname().unwrap_or_default();
+        let search = address.search().unwrap_or_default();
+        // Setting a signal to the value it holds would still redraw what reads it.
+        if self.path.get_untracked() != path {
+            self.path.set(path);
+        }
+        if self.search.get_untracked() != search {
+            self.search.set(search);
+        }
+    }
+}
+
+/// Where a click goes, when it is one the app follows itself: a plain left click (a key held
+/// asks for a new tab or window) on a link to this origin that is not left to the browser
+/// (`rel="external"`, `download`, a `target`), and not to a fragment of the page open now (the
+/// browser scrolls to it).
+fn link_to_follow(event: &web_sys::MouseEvent) -> Option<String> {
+    if event.default_prevented()
+        || event.button() != 0
+        || event.meta_key()
+        || event.ctrl_key()
+        || event.shift_key()
+        || event.alt_key()
+    {
+        return None;
+    }
+    let link = event
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("a[href]")
+        .ok()??;
+    let external = link
+        .get_attribute("rel")
+        .is_some_and(|rel| rel.split_ascii_whitespace().any(|kind| kind == "external"));
+    let elsewhere = link.get_attribute("target").is_some_and(|t| t != "_self");
+    if external || elsewhere || link.has_attribute("download") {
+        return None;
+    }
+    let here = window().location();
+    let url = web_sys::Url::new_with_base(&link.get_attribute("href")?, &here.href().ok()?).ok()?;
+    let same_page =
+        url.pathname() == here.pathname().ok()? && url.search() == here.search().ok()?;
+    if url.origin() != here.origin().ok()? || (same_page && !url.hash().is_empty()) {
+        return None;
+    }
+    Some(format!("{}{}{}", url.pathname(), url.search(), url.hash()))
+}
