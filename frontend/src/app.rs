@@ -102,8 +102,8 @@ where
     }
 }
 
-/// Moves the keyboard focus to the page's content (the router would take `#main` for a
-/// navigation).
+/// Moves the keyboard focus to the page's content (following `#main` would only scroll, and
+/// add `#main` to the address and the history).
 fn skip_to_content(ev: leptos::ev::MouseEvent) {
     ev.prevent_default();
     if let Ok(Some(main)) = document().query_selector("main")
@@ -153,8 +153,10 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
             // Logging out from this page: the log-in page, not a way back here.
             Phase::Ended(EndReason::LoggedOut) if mounted.is_some() => "/login".to_owned(),
             Phase::Anonymous | Phase::Ended(_) => {
-                let here = location.path_untracked();
-                format!("/login?next={}", js_sys::encode_uri_component(&here))
+                format!(
+                    "/login?next={}",
+                    js_sys::encode_uri_component(&location.here())
+                )
             }
             Phase::Restoring | Phase::Active => return,
         };
@@ -177,8 +179,8 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
 fn Nav() -> impl IntoView {
     let session = Session::get();
     let location = Location::get();
-    // Once the server has ended the session, leave the page first: a protected page would
-    // otherwise see the session end and send you to log in again to come back to it.
+    // Once the server has ended the session, the log-in page, from any page (a protected
+    // page's guard, seeing the session end, would go there too, in place of this entry).
     let log_out = move |_| spawn_local(session.log_out(move || location.navigate("/login", false)));
     view! {
         <nav aria-label="Main">

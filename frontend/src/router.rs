@@ -8,6 +8,9 @@
 //! `app.rs`). `leptos_router` does this and much more (nested routes, path parameters, forms);
 //! this app's routes are eight fixed paths, and these lines cost a fraction of its size in the
 //! first download (the book's "The frontend's size").
+//!
+//! Every link to this origin is taken for a page of the app; a link to a file the server
+//! serves (the README) says `rel="external"`, and the browser follows it.
 
 use std::time::Duration;
 
@@ -54,9 +57,15 @@ impl Location {
         self.path.get()
     }
 
-    /// The path, without making the caller redraw when it changes.
-    pub fn path_untracked(&self) -> String {
-        self.path.get_untracked()
+    /// The address open now, its path and query (`/notes?tab=2`), as the browser has it;
+    /// reading it does not make the caller redraw when it changes.
+    pub fn here(&self) -> String {
+        let address = window().location();
+        format!(
+            "{}{}",
+            address.pathname().unwrap_or_default(),
+            address.search().unwrap_or_default()
+        )
     }
 
     /// The query parameter `name`, decoded: `/hello` for `next` in `/login?next=%2Fhello`.
@@ -73,12 +82,7 @@ impl Location {
         let Ok(history) = window().history() else {
             return;
         };
-        let here = format!(
-            "{}{}",
-            self.path.get_untracked(),
-            self.search.get_untracked()
-        );
-        let written = if replace || to == here {
+        let written = if replace || to == self.here() {
             history.replace_state_with_url(&JsValue::NULL, "", Some(to))
         } else {
             history.push_state_with_url(&JsValue::NULL, "", Some(to))
@@ -97,6 +101,14 @@ impl Location {
             },
             Duration::ZERO,
         );
+    }
+
+    /// Goes to `to` as [`Location::navigate`] does, if the open page is still `from`: a form
+    /// whose answer arrives after the user followed a link elsewhere leaves them there.
+    pub fn leave(&self, from: &str, to: &str, replace: bool) {
+        if self.path.get_untracked() == from {
+            self.navigate(to, replace);
+        }
     }
 
     /// `"page"` while `href` is the open page, for a link's `aria-current`.
@@ -146,12 +158,19 @@ fn link_to_follow(event: &web_sys::MouseEvent) -> Option<String> {
     if external || elsewhere || link.has_attribute("download") {
         return None;
     }
+    let to = own_path(&link.get_attribute("href")?)?;
     let here = window().location();
-    let url = web_sys::Url::new_with_base(&link.get_attribute("href")?, &here.href().ok()?).ok()?;
-    let same_page =
-        url.pathname() == here.pathname().ok()? && url.search() == here.search().ok()?;
-    if url.origin() != here.origin().ok()? || (same_page && !url.hash().is_empty()) {
-        return None;
-    }
-    Some(format!("{}{}{}", url.pathname(), url.search(), url.hash()))
+    let open = format!("{}{}#", here.pathname().ok()?, here.search().ok()?);
+    (!to.starts_with(&open)).then_some(to)
+}
+
+/// `to` as a path of this app (its path, query and fragment), when it is one: read as a
+/// link's `href` is, against the open page's address, and of this origin. Not for
+/// `//elsewhere.example`, `/\elsewhere.example` (a backslash reads as a slash),
+/// `https://elsewhere.example/` or `javascript:` ones.
+pub fn own_path(to: &str) -> Option<String> {
+    let here = window().location();
+    let url = web_sys::Url::new_with_base(to, &here.href().ok()?).ok()?;
+    (url.origin() == here.origin().ok()?)
+        .then(|| format!("{}{}{}", url.pathname(), url.search(), url.hash()))
 }

@@ -312,7 +312,7 @@ impl Session {
     /// reached, the session stays (its cookie would still work) and the log out is tried again
     /// every few seconds, saying so, until it gets through or the session ends otherwise.
     /// `confirmed` runs once the server has ended it, just before this tab's session ends (to
-    /// leave a page that needs a session first).
+    /// go to another page).
     pub async fn log_out(self, confirmed: impl FnOnce()) {
         loop {
             match api::session_log_out(self.access.get_untracked()).await {

@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 
 use crate::app::page;
 use crate::pages::form::CredentialsForm;
-use crate::router::Location;
+use crate::router::{Location, own_path};
 use crate::session::{EndReason, Phase, Session};
 
 /// The log-in page. `?next=/inspector` says where to go after; `?created=ada` that an account
@@ -16,11 +16,7 @@ pub fn Login() -> impl IntoView {
     let session = Session::get();
     let location = Location::get();
     // Where to go after, from `?next=` (a path of this app only).
-    let next = Memo::new(move |_| {
-        location
-            .query("next")
-            .filter(|next| next.starts_with('/') && !next.starts_with("//"))
-    });
+    let next = Memo::new(move |_| location.query("next").and_then(|next| own_path(&next)));
     let created = Memo::new(move |_| location.query("created"));
     let username = created
         .get_untracked()
@@ -51,7 +47,7 @@ pub fn Login() -> impl IntoView {
         let next = next.get_untracked().unwrap_or_else(|| "/hello".to_owned());
         async move {
             session.log_in(&credentials).await?;
-            location.navigate(&next, true);
+            location.leave("/login", &next, true);
             Ok(())
         }
     };

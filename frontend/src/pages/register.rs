@@ -18,7 +18,7 @@ pub fn Register() -> impl IntoView {
     let on_submit = move |credentials| async move {
         let user = api::register(&credentials).await?;
         let name = js_sys::encode_uri_component(&user.username);
-        location.navigate(&format!("/login?created={name}"), false);
+        location.leave("/register", &format!("/login?created={name}"), false);
         Ok(())
     };
     let log_out = move |_| spawn_local(session.log_out(|| ()));

@@ -306,6 +306,77 @@ async fn after_logging_in_you_return_to_the_page_you_came_from() {
 }
 
 #[tokio::test]
+async fn a_protected_page_sends_you_to_log_in_with_its_whole_address() {
+    run("next-whole-address", &[], async |browser, server| {
+        browser.open(&server.url("/hello?from=mail")).await?;
+        browser.wait_for_path("/login").await?;
+        let url = browser.driver.current_url().await?;
+        ensure!(
+            url.query() == Some("next=%2Fhello%3Ffrom%3Dmail"),
+            "the guard sent the browser to {url}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_next_address_of_another_site_is_not_followed_after_logging_in() {
+    run("next-elsewhere", &[], async |browser, server| {
+        server.new_user_access_token("ada", PASSWORD).await?;
+        // A backslash reads as a slash, and a tab is dropped: the second and third are
+        // `//elsewhere.example/` too.
+        for next in [
+            "//elsewhere.example/",
+            "/%5Celsewhere.example/",
+            "/%09/elsewhere.example/",
+            "https://elsewhere.example/",
+        ] {
+            browser
+                .open(&server.url(&format!("/login?next={next}")))
+                .await?;
+            browser.fill("username", "ada").await?;
+            log_in(browser)
+                .await
+                .with_context(|| format!("next={next}"))?;
+            let url = browser.driver.current_url().await?;
+            ensure!(
+                url.as_str().starts_with(&server.base),
+                "next={next} took the browser to {url}"
+            );
+            browser.click("logout-button").await?;
+            browser.wait_for_path("/login").await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_log_in_that_answers_after_you_moved_on_leaves_you_where_you_went() {
+    run("log-in-then-elsewhere", &[], async |browser, server| {
+        server.new_user_access_token("ada", PASSWORD).await?;
+        browser.open(&server.url("/login")).await?;
+        browser.fill("username", "ada").await?;
+        browser.fill("password", PASSWORD).await?;
+        browser.delay_fetches("/api/session/", 2000).await?;
+        browser.click("login-submit").await?;
+        browser.click_link("Token inspector").await?;
+        browser.wait_for_heading("Token inspector").await?;
+        // Logged in: the answer has come; a page it asked for would be drawn by the settle.
+        browser.text_of("nav-user", |t| t.contains("ada")).await?;
+        browser.settle().await?;
+        let url = browser.driver.current_url().await?;
+        ensure!(
+            url.path() == "/inspector",
+            "the log in took the browser to {url}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_log_in_page_while_logged_in_says_so_and_offers_to_log_out() {
     run("already-logged-in", &[], async |browser, server| {
         register_and_log_in(browser, &server.base, "ada").await?;
@@ -946,10 +1017,7 @@ async fn the_home_page_fetches_no_page_module_and_a_page_fetches_its_own_once() 
 async fn a_link_of_the_app_draws_its_page_without_loading_the_app_again() {
     run("router-link", &[], async |browser, server| {
         browser.open(&format!("{}/", server.base)).await?;
-        browser
-            .driver
-            .execute("window.sameApp = true;", vec![])
-            .await?;
+        browser.mark_app().await?;
         browser.click_link("Token inspector").await?;
         browser.wait_for_path("/inspector").await?;
         browser.wait_for_heading("Token inspector").await?;
@@ -959,11 +1027,10 @@ async fn a_link_of_the_app_draws_its_page_without_loading_the_app_again() {
             current.as_deref() == Some("page"),
             "aria-current: {current:?}"
         );
-        let same = browser
-            .driver
-            .execute("return window.sameApp === true;", vec![])
-            .await?;
-        ensure!(same.json() == &json!(true), "the link loaded the app again");
+        ensure!(
+            browser.is_same_app().await?,
+            "the link loaded the app again"
+        );
         Ok(())
     })
     .await;
@@ -973,6 +1040,7 @@ async fn a_link_of_the_app_draws_its_page_without_loading_the_app_again() {
 async fn back_and_forward_draw_the_page_of_the_address() {
     run("router-history", &[], async |browser, server| {
         browser.open(&format!("{}/", server.base)).await?;
+        browser.mark_app().await?;
         browser.click_link("Token inspector").await?;
         browser.wait_for_heading("Token inspector").await?;
         browser.driver.back().await?;
@@ -983,6 +1051,10 @@ async fn back_and_forward_draw_the_page_of_the_address() {
         browser.driver.forward().await?;
         browser.wait_for_path("/inspector").await?;
         browser.wait_for_heading("Token inspector").await?;
+        ensure!(
+            browser.is_same_app().await?,
+            "Back or Forward loaded the app again"
+        );
         Ok(())
     })
     .await;
@@ -994,6 +1066,7 @@ async fn a_link_to_the_open_page_adds_no_entry_to_the_history() {
         browser.open(&format!("{}/", server.base)).await?;
         browser.click_link("Token inspector").await?;
         browser.wait_for_heading("Token inspector").await?;
+        browser.mark_app().await?;
         let entries = "return history.length;";
         let before = browser
             .driver
@@ -1014,6 +1087,10 @@ async fn a_link_to_the_open_page_adds_no_entry_to_the_history() {
         );
         browser.driver.back().await?;
         browser.wait_for_path("/").await?;
+        ensure!(
+            browser.is_same_app().await?,
+            "the link loaded the app again"
+        );
         Ok(())
     })
     .await;

@@ -646,6 +646,51 @@ impl Browser {
         }
     }
 
+    /// Marks the app running in this page, for [`Browser::is_same_app`]; loading the page
+    /// again loses the mark.
+    pub async fn mark_app(&self) -> Result<()> {
+        self.driver
+            .execute("window.markedApp = true;", vec![])
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the app [`Browser::mark_app`] marked is still the one running: no page load
+    /// since.
+    pub async fn is_same_app(&self) -> Result<bool> {
+        let marked = self
+            .driver
+            .execute("return window.markedApp === true;", vec![])
+            .await?;
+        Ok(marked.json() == &serde_json::Value::Bool(true))
+    }
+
+    /// Makes every request of the page's `fetch` whose URL contains `part` wait `millis`
+    /// before it goes, for as long as the app stays loaded.
+    pub async fn delay_fetches(&self, part: &str, millis: u64) -> Result<()> {
+        self.driver
+            .execute(
+                "const [part, millis] = arguments; \
+                 const fetch = window.fetch.bind(window); \
+                 window.fetch = (input, init) => \
+                     String(input instanceof Request ? input.url : input).includes(part) \
+                         ? new Promise(go => setTimeout(go, millis)).then(() => fetch(input, init)) \
+                         : fetch(input, init);",
+                vec![serde_json::json!(part), serde_json::json!(millis)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Waits until the timers the page has queued so far have run (the router draws the next
+    /// page in one).
+    pub async fn settle(&self) -> Result<()> {
+        self.driver
+            .execute_async("setTimeout(arguments[arguments.length - 1], 50);", vec![])
+            .await?;
+        Ok(())
+    }
+
     /// Types `text` into the input with `id`, replacing what was there.
     pub async fn fill(&self, id: &str, text: &str) -> Result<()> {
         let input = self.element(By::Id(id)).await?;
