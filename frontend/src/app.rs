@@ -2,6 +2,8 @@
 //! wasm module of its own, fetched when first opened: `lazy_page!`), and what every page
 //! shares (its title, focus on its heading, the guard of protected pages).
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
@@ -80,9 +82,13 @@ lazy_page!(account_page, account => view! { <Account/> });
 lazy_page!(inspector_page, inspector => view! { <Inspector/> });
 lazy_page!(lab_page, lab => view! { <Lab/> });
 
+/// How long a page's module may take before the page says it is slow to arrive.
+const SLOW_PAGE: Duration = Duration::from_secs(5);
+
 /// A page from `lazy_page!`: "Loading the page…" until its module has arrived, then the
-/// page, or [`PageUnavailable`] if the module does not arrive. Inside [`Protected`], the
-/// module is fetched only once there is a session to show the page to.
+/// page, or [`PageUnavailable`] if the module does not arrive. A module that takes longer
+/// than [`SLOW_PAGE`] is still awaited, and the page offers to load the site again. Inside
+/// [`Protected`], the module is fetched only once there is a session to show the page to.
 #[component]
 fn LazyPage<Load, Fut>(load: Load) -> impl IntoView
 where
@@ -93,7 +99,21 @@ where
         <Suspense fallback=|| {
             // Not the previous page's title while this one loads; its own sets the focus.
             set_title("Loading the page");
-            view! { <p id="page-loading" class="pending" role="status">"Loading the page…"</p> }
+            let slow = RwSignal::new(false);
+            // Once the page has arrived, the signal is gone and the timer finds nothing to set.
+            set_timeout(
+                move || {
+                    slow.try_set(true);
+                },
+                SLOW_PAGE,
+            );
+            view! {
+                <p id="page-loading" class="pending" role="status">"Loading the page…"</p>
+                <p id="page-slow" role="status" hidden=move || !slow.get()>
+                    "This is taking long: the connection may be slow or down. "
+                    <a href=Location::get().here() rel="external">"Load it again"</a>
+                </p>
+            }
         }>
             {Suspend::new(async move {
                 load().await.unwrap_or_else(|_| view! { <PageUnavailable/> }.into_any())
@@ -264,12 +284,7 @@ fn SessionNotice() -> impl IntoView {
 #[component]
 fn PageUnavailable() -> impl IntoView {
     page("Page not loaded");
-    let location = window().location();
-    let here = format!(
-        "{}{}",
-        location.pathname().unwrap_or_default(),
-        location.search().unwrap_or_default()
-    );
+    let here = Location::get().here();
     view! {
         <h1 tabindex="-1">"This page could not be loaded"</h1>
         <p id="page-unavailable" role="alert">
