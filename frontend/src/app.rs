@@ -87,7 +87,8 @@ const SLOW_PAGE: Duration = Duration::from_secs(5);
 
 /// A page from `lazy_page!`: "Loading the page…" until its module has arrived, then the
 /// page, or [`PageUnavailable`] if the module does not arrive. A module that takes longer
-/// than [`SLOW_PAGE`] is still awaited, and the page offers to load the site again. Inside
+/// than [`SLOW_PAGE`] is still awaited, and the page offers a link that loads this address
+/// again, as a full page load. Inside
 /// [`Protected`], the module is fetched only once there is a session to show the page to.
 #[component]
 fn LazyPage<Load, Fut>(load: Load) -> impl IntoView
@@ -97,7 +98,8 @@ where
 {
     view! {
         <Suspense fallback=|| {
-            // Not the previous page's title while this one loads; its own sets the focus.
+            // Not the previous page's title while this one loads; once drawn, the page sets its
+            // own title and the focus (`page`).
             set_title("Loading the page");
             let slow = RwSignal::new(false);
             // Once the page has arrived, the signal is gone and the timer finds nothing to set.
@@ -199,8 +201,9 @@ fn Protected(children: ChildrenFn) -> impl IntoView {
 fn Nav() -> impl IntoView {
     let session = Session::get();
     let location = Location::get();
-    // Once the server has ended the session, the log-in page, from any page (a protected
-    // page's guard, seeing the session end, would go there too, in place of this entry).
+    // Once the server has ended the session, go to the log-in page (a new entry). On a
+    // protected page, its guard, seeing the session end, goes there too, replacing that
+    // same entry; Back then returns to the protected page, which sends you to log in.
     let log_out = move |_| spawn_local(session.log_out(move || location.navigate("/login", false)));
     view! {
         <nav aria-label="Main">

@@ -6,8 +6,8 @@
 //! new address, the page is drawn), going back and forward (the browser changes the address and
 //! fires `popstate`), and telling which page is open ([`Location`], read by the routes in
 //! `app.rs`). `leptos_router` does this and much more (nested routes, path parameters, forms);
-//! this app's routes are eight fixed paths, and these lines cost a fraction of its size in the
-//! first download (the book's "The frontend's size").
+//! this app's routes are eight fixed paths, and these lines cost a small part of what
+//! `leptos_router` added to the first download (the book's "The frontend's size").
 //!
 //! Every link to this origin is taken for a page of the app; a link to a file the server
 //! serves (the README) says `rel="external"`, and the browser follows it.
@@ -90,9 +90,11 @@ impl Location {
         if written.is_err() {
             return;
         }
-        // The page is drawn once the code that asked has finished: a form that navigates
-        // when its request succeeds still updates its own signals after, and drawing the
-        // next page first would dispose of them under it.
+        // The next page is drawn in a zero-delay timer, which runs after the task that asked
+        // has ended. Drawing a page drops the old page's reactive owner, and with it the
+        // signals it made; a form that navigates when its request succeeds still sets its
+        // own signals right after, in the same task (`pages/form.rs`), and Leptos panics on
+        // a signal that was dropped.
         let location = *self;
         set_timeout(
             move || {
@@ -104,9 +106,14 @@ impl Location {
     }
 
     /// Goes to `to` as [`Location::navigate`] does, if the open page is still `from`: a form
-    /// whose answer arrives after the user followed a link elsewhere leaves them there.
+    /// whose answer arrives after the user followed a link elsewhere leaves them there. The
+    /// browser's address says which page is open: the signals catch up a timer later.
     pub fn leave(&self, from: &str, to: &str, replace: bool) {
-        if self.path.get_untracked() == from {
+        if window()
+            .location()
+            .pathname()
+            .is_ok_and(|open| open == from)
+        {
             self.navigate(to, replace);
         }
     }
@@ -131,10 +138,16 @@ impl Location {
     }
 }
 
-/// Where a click goes, when it is one the app follows itself: a plain left click (a key held
-/// asks for a new tab or window) on a link to this origin that is not left to the browser
-/// (`rel="external"`, `download`, a `target`), and not to a fragment of the page open now (the
-/// browser scrolls to it).
+/// Where a click goes, when it is one the app follows itself:
+/// - not one a handler of the page already took (the skip link's, in `app.rs`);
+/// - a plain left click: with Ctrl, Shift or Cmd held the browser opens a new tab or window,
+///   with Alt it downloads;
+/// - on a link, or inside one (the click may land on a `<strong>` in it);
+/// - not left to the browser by the link: `rel="external"`, `download`, or a `target` other
+///   than `_self`;
+/// - to this origin ([`own_path`]);
+/// - not to a fragment of the page open now, which the browser scrolls to. A fragment of
+///   another page is followed like the page, from its top.
 fn link_to_follow(event: &web_sys::MouseEvent) -> Option<String> {
     if event.default_prevented()
         || event.button() != 0
@@ -160,6 +173,8 @@ fn link_to_follow(event: &web_sys::MouseEvent) -> Option<String> {
     }
     let to = own_path(&link.get_attribute("href")?)?;
     let here = window().location();
+    // The open page's address and a `#`: the same address without a fragment is followed
+    // (and replaces its entry).
     let open = format!("{}{}#", here.pathname().ok()?, here.search().ok()?);
     (!to.starts_with(&open)).then_some(to)
 }
