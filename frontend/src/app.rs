@@ -136,7 +136,8 @@ fn skip_to_content(ev: leptos::ev::MouseEvent) {
 }
 
 /// Sets the page's title and, after a navigation (not on the first page load), moves the
-/// keyboard focus to its heading, so a screen reader announces the new page.
+/// keyboard focus to its heading, so a screen reader announces the new page; without
+/// scrolling to it, so Back leaves the page where it was.
 pub fn page(title: &str) {
     set_title(title);
     let first = FIRST_PAGE.with(|first| first.replace(false));
@@ -145,7 +146,9 @@ pub fn page(title: &str) {
             if let Ok(Some(heading)) = document().query_selector("main h1")
                 && let Ok(heading) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(heading)
             {
-                let _ = heading.focus();
+                let options = web_sys::FocusOptions::new();
+                options.set_prevent_scroll(true);
+                let _ = heading.focus_with_options(&options);
             }
         });
     }
@@ -220,10 +223,14 @@ fn Nav() -> impl IntoView {
                 <Show
                     when=move || !session.is_active()
                     fallback=move || view! {
-                        <li><a href="/account" aria-current=location.current("/account")>"Account"</a></li>
+                        <li>
+                            <a href="/account" aria-current=location.current("/account")>"Account"</a>
+                        </li>
                     }
                 >
-                    <li><a href="/register" aria-current=location.current("/register")>"Register"</a></li>
+                    <li>
+                        <a href="/register" aria-current=location.current("/register")>"Register"</a>
+                    </li>
                     <li><a href="/login" aria-current=location.current("/login")>"Log in"</a></li>
                 </Show>
             </ul>

@@ -4,10 +4,11 @@
 //! A single-page app draws every page itself, so it takes over three things the browser did:
 //! following a link to a page of this app (the click is caught, `history.pushState` writes the
 //! new address, the page is drawn), going back and forward (the browser changes the address and
-//! fires `popstate`), and telling which page is open ([`Location`], read by the routes in
-//! `app.rs`). `leptos_router` does this and much more (nested routes, path parameters, forms);
-//! this app's routes are eight fixed paths, and these lines cost a small part of what
-//! `leptos_router` added to the first download (the book's "The frontend's size").
+//! fires `popstate`; the page is drawn, and scrolled where it was), and telling which page is
+//! open ([`Location`], read by the routes in `app.rs`). `leptos_router` does this and much
+//! more (nested routes, path parameters, forms); this app's routes are eight fixed paths, and
+//! these lines cost a small part of what `leptos_router` added to the first download (the
+//! book's "The frontend's size").
 //!
 //! Every link to this origin is taken for a page of the app; a link to a file the server
 //! serves (the README) says `rel="external"`, and the browser follows it.
@@ -35,8 +36,20 @@ impl Location {
             search: RwSignal::new(String::new()),
         };
         location.read_address();
+        // The browser would put the scroll position back before the page is drawn again;
+        // the app does it after (`navigate` keeps it in the entry it leaves).
+        if let Ok(history) = window().history() {
+            let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
+        }
         // The page lives as long as these listeners: their handles are never removed.
-        window_event_listener(ev::popstate, move |_| location.read_address());
+        window_event_listener(ev::popstate, move |event| {
+            location.read_address();
+            let scrolled = event.state().as_f64().unwrap_or(0.0);
+            set_timeout(
+                move || window().scroll_to_with_x_and_y(0.0, scrolled),
+                Duration::ZERO,
+            );
+        });
         window_event_listener(ev::click, move |event| {
             if let Some(to) = link_to_follow(&event) {
                 event.prevent_default();
@@ -85,6 +98,9 @@ impl Location {
         let written = if replace || to == self.here() {
             history.replace_state_with_url(&JsValue::NULL, "", Some(to))
         } else {
+            // How far the page being left is scrolled, for Back to put it there again.
+            let scrolled = window().scroll_y().unwrap_or(0.0);
+            let _ = history.replace_state(&scrolled.into(), "");
             history.push_state_with_url(&JsValue::NULL, "", Some(to))
         };
         if written.is_err() {

@@ -1061,6 +1061,56 @@ async fn back_and_forward_draw_the_page_of_the_address() {
 }
 
 #[tokio::test]
+async fn back_puts_the_page_where_it_was_scrolled() {
+    run("router-scroll", &[], async |browser, server| {
+        // A window short enough for the home page to scroll.
+        browser.driver.set_window_rect(0, 0, 1280, 450).await?;
+        browser.open(&format!("{}/", server.base)).await?;
+        let scrolled = "return window.scrollY;";
+        browser
+            .driver
+            .execute("window.scrollTo(0, 150);", vec![])
+            .await?;
+        let before = browser
+            .driver
+            .execute(scrolled, vec![])
+            .await?
+            .json()
+            .clone();
+        ensure!(
+            before == json!(150),
+            "the home page scrolled to {before}, not 150"
+        );
+        // A click from the page itself: WebDriver's would scroll the link into view first.
+        browser
+            .driver
+            .execute(
+                "document.querySelector('nav a[href=\"/inspector\"]').click();",
+                vec![],
+            )
+            .await?;
+        browser.wait_for_heading("Token inspector").await?;
+        browser.driver.back().await?;
+        browser
+            .wait_for_heading("JSON Web Tokens, hands on")
+            .await?;
+        wait_until(
+            "the home page scrolled back",
+            Duration::from_secs(5),
+            || async {
+                let now = browser.driver.execute(scrolled, vec![]).await;
+                match now.map(|now| now.json().clone()) {
+                    Ok(now) if now == json!(150) => Ok(()),
+                    other => Err(format!("scrolled to {other:?}")),
+                }
+            },
+        )
+        .await
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_link_to_the_open_page_adds_no_entry_to_the_history() {
     run("router-same-page", &[], async |browser, server| {
         browser.open(&format!("{}/", server.base)).await?;
